@@ -1,0 +1,220 @@
+import { createAppAuth } from "@octokit/auth-app";
+import { retry } from "@octokit/plugin-retry";
+import { throttling } from "@octokit/plugin-throttling";
+import { RequestError } from "@octokit/request-error";
+import { Octokit } from "@octokit/rest";
+import { flattenPermissions } from "../core/permissions";
+import type { RevocationOutcome } from "../core/sweep";
+import type { Grant, PatRequest, RepositorySelection } from "../core/types";
+
+/** GitHub answers at most 100 items a page, and the bulk revoke takes at most 100 grant ids. */
+const PAGE_SIZE = 100;
+const REVOKE_BATCH = 100;
+
+export type GitHubCredentials =
+  | { kind: "token"; token: string }
+  | {
+      kind: "app";
+      appId: string;
+      privateKey: string;
+      /** One installation for every org, or one per org; absent: looked up per org. */
+      installationId?: number;
+      installationIds?: Record<string, number>;
+    };
+
+export interface GitHubClientOptions {
+  baseUrl?: string;
+  credentials: GitHubCredentials;
+  /** How many times a rate-limited or failed request is tried again. */
+  retries?: number;
+  /** Multiplier of GitHub's retry-after, in ms (1000 in production; tests shorten waits). */
+  retryAfterBaseValue?: number;
+  log?: { warn(message: string, extra: Record<string, unknown>): void };
+}
+
+export class GitHubError extends Error {
+  override name = "GitHubError";
+  constructor(
+    message: string,
+    readonly status: number | null,
+  ) {
+    super(message);
+  }
+}
+
+const PatrolOctokit = Octokit.plugin(throttling, retry);
+type PatrolOctokit = InstanceType<typeof PatrolOctokit>;
+
+/** Reads and revokes an organization's fine-grained PAT grants through Octokit. */
+export interface TokenSource {
+  listGrants(org: string, onPage?: (listed: number) => void): Promise<Grant[]>;
+  listRequests(org: string): Promise<PatRequest[]>;
+  revokeGrants(org: string, patIds: readonly number[]): Promise<RevocationOutcome[]>;
+}
+
+type GrantPayload = Awaited<ReturnType<PatrolOctokit["rest"]["orgs"]["listPatGrants"]>>["data"][number];
+type RequestPayload = Awaited<
+  ReturnType<PatrolOctokit["rest"]["orgs"]["listPatGrantRequests"]>
+>["data"][number];
+
+function toGrant(p: GrantPayload): Grant {
+  return {
+    patId: p.id,
+    tokenId: p.token_id,
+    tokenName: p.token_name,
+    owner: p.owner.login,
+    repositorySelection: p.repository_selection as RepositorySelection,
+    permissions: flattenPermissions(p.permissions as Record<string, Record<string, string>>),
+    accessGrantedAt: p.access_granted_at,
+    tokenExpired: p.token_expired,
+    tokenExpiresAt: p.token_expires_at,
+    tokenLastUsedAt: p.token_last_used_at,
+  };
+}
+
+function toRequest(p: RequestPayload): PatRequest {
+  return {
+    requestId: p.id,
+    tokenId: p.token_id,
+    tokenName: p.token_name,
+    owner: p.owner.login,
+    reason: p.reason,
+    repositorySelection: p.repository_selection as RepositorySelection,
+    permissions: flattenPermissions(p.permissions as Record<string, Record<string, string>>),
+    createdAt: p.created_at,
+    tokenExpired: p.token_expired,
+    tokenExpiresAt: p.token_expires_at,
+  };
+}
+
+/** A message about a failed call that names the call and status, never a credential. */
+function describe(error: unknown, what: string): GitHubError {
+  if (error instanceof RequestError) {
+    const hint =
+      error.status === 401
+        ? " (bad credentials: check the App id, private key and installation)"
+        : error.status === 403
+          ? " (forbidden: the org endpoints need a GitHub App with the organization permission 'Personal access tokens')"
+          : "";
+    return new GitHubError(`${what} failed: HTTP ${error.status}${hint}: ${error.message}`, error.status);
+  }
+  return new GitHubError(`${what} failed: ${error instanceof Error ? error.message : String(error)}`, null);
+}
+
+function makeOctokit(options: GitHubClientOptions, auth: { installationId?: number } = {}): PatrolOctokit {
+  const { credentials, baseUrl, retries = 3, retryAfterBaseValue = 1000, log } = options;
+  const onLimit =
+    (kind: string) =>
+    (retryAfter: number, request: { method: string; url: string }, _o: unknown, retryCount: number) => {
+      log?.warn(`GitHub ${kind} rate limit`, {
+        method: request.method,
+        url: request.url,
+        retryAfter,
+        retryCount,
+      });
+      return retryCount < retries;
+    };
+  return new PatrolOctokit({
+    ...(baseUrl ? { baseUrl } : {}),
+    userAgent: "patrol",
+    ...(credentials.kind === "token"
+      ? { auth: credentials.token }
+      : {
+          authStrategy: createAppAuth,
+          auth: {
+            appId: credentials.appId,
+            privateKey: credentials.privateKey,
+            ...(auth.installationId ? { installationId: auth.installationId } : {}),
+          },
+        }),
+    throttle: {
+      onRateLimit: onLimit("primary"),
+      onSecondaryRateLimit: onLimit("secondary"),
+      retryAfterBaseValue,
+    },
+    retry: { retries, retryAfterBaseValue },
+    log: { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} },
+  });
+}
+
+/**
+ * The GitHub adapter. One authenticated client per org, created on first use and kept for the life of
+ * the process (a Lambda's warm starts reuse it): App installation tokens are cached and renewed by
+ * `@octokit/auth-app`.
+ */
+export function makeGitHubTokenSource(options: GitHubClientOptions): TokenSource {
+  const clients = new Map<string, Promise<PatrolOctokit>>();
+
+  const clientFor = (org: string): Promise<PatrolOctokit> => {
+    let client = clients.get(org);
+    if (!client) {
+      client = resolveClient(options, org);
+      clients.set(org, client);
+      client.catch(() => clients.delete(org));
+    }
+    return client;
+  };
+
+  return {
+    async listGrants(org, onPage) {
+      const octokit = await clientFor(org);
+      const grants: Grant[] = [];
+      try {
+        for await (const page of octokit.paginate.iterator(octokit.rest.orgs.listPatGrants, {
+          org,
+          per_page: PAGE_SIZE,
+        })) {
+          for (const item of page.data) grants.push(toGrant(item));
+          onPage?.(grants.length);
+        }
+      } catch (error) {
+        throw describe(error, `listing the fine-grained tokens of ${org}`);
+      }
+      return grants;
+    },
+
+    async listRequests(org) {
+      const octokit = await clientFor(org);
+      try {
+        const items = await octokit.paginate(octokit.rest.orgs.listPatGrantRequests, {
+          org,
+          per_page: PAGE_SIZE,
+        });
+        return items.map(toRequest);
+      } catch (error) {
+        throw describe(error, `listing the token requests of ${org}`);
+      }
+    },
+
+    async revokeGrants(org, patIds) {
+      const octokit = await clientFor(org);
+      const outcomes: RevocationOutcome[] = [];
+      for (let i = 0; i < patIds.length; i += REVOKE_BATCH) {
+        const batch = patIds.slice(i, i + REVOKE_BATCH);
+        try {
+          await octokit.rest.orgs.updatePatAccesses({ org, action: "revoke", pat_ids: batch });
+          for (const patId of batch) outcomes.push({ patId, ok: true });
+        } catch (error) {
+          const message = describe(error, `revoking ${batch.length} grants in ${org}`).message;
+          for (const patId of batch) outcomes.push({ patId, ok: false, error: message });
+        }
+      }
+      return outcomes;
+    },
+  };
+}
+
+async function resolveClient(options: GitHubClientOptions, org: string): Promise<PatrolOctokit> {
+  const { credentials } = options;
+  if (credentials.kind === "token") return makeOctokit(options);
+  const installationId = credentials.installationIds?.[org] ?? credentials.installationId;
+  if (installationId) return makeOctokit(options, { installationId });
+  // No installation id given: ask GitHub which installation of the App covers this org.
+  const appClient = makeOctokit(options);
+  try {
+    const { data } = await appClient.rest.apps.getOrgInstallation({ org });
+    return makeOctokit(options, { installationId: data.id });
+  } catch (error) {
+    throw describe(error, `finding the GitHub App's installation on ${org}`);
+  }
+}

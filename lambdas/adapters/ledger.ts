@@ -1,0 +1,154 @@
+import { ConditionalCheckFailedException, type DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { BatchWriteCommand, DynamoDBDocumentClient, PutCommand, paginateQuery } from "@aws-sdk/lib-dynamodb";
+import type { EntryWrite, LedgerEntry, LedgerEvent } from "../core/types";
+
+/**
+ * The ledger in DynamoDB. One partition per org (`pk = ORG#<org>`), entries under `sk = ENTRY#<id>`,
+ * their append-only events under `sk = EVENT#<id>#<time>#<run>#<n>`. Reading an org is one paginated
+ * Query; a write touches only the entries that changed, each guarded by its version.
+ */
+export interface Ledger {
+  load(org: string): Promise<LedgerEntry[]>;
+  write(writes: readonly EntryWrite[]): Promise<WriteResult>;
+  history(org: string, entryId: string): Promise<LedgerEvent[]>;
+}
+
+export interface WriteResult {
+  written: LedgerEntry[];
+  conflicts: { entryId: string; message: string }[];
+  /** Requests made, for the benchmark and the logs. */
+  requests: { puts: number; batches: number };
+}
+
+export class LedgerConflictError extends Error {
+  override name = "LedgerConflictError";
+}
+
+const BATCH_LIMIT = 25;
+/** Entry puts in flight at once: DynamoDB takes them in parallel; the embedded store is single-threaded. */
+const PUT_CONCURRENCY = 8;
+
+const pk = (org: string) => `ORG#${org}`;
+const entrySk = (entryId: string) => `ENTRY#${entryId}`;
+
+export interface LedgerCounters {
+  queries: number;
+  puts: number;
+  batches: number;
+}
+
+export function makeDynamoLedger(
+  client: DynamoDBClient,
+  tableName: string,
+): Ledger & { counters: LedgerCounters } {
+  const doc = DynamoDBDocumentClient.from(client, {
+    marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: false },
+  });
+  const counters: LedgerCounters = { queries: 0, puts: 0, batches: 0 };
+
+  async function query(org: string, prefix: string): Promise<Record<string, unknown>[]> {
+    const items: Record<string, unknown>[] = [];
+    const pages = paginateQuery(
+      { client: doc, pageSize: 1000 },
+      {
+        TableName: tableName,
+        KeyConditionExpression: "pk = :pk AND begins_with(sk, :prefix)",
+        ExpressionAttributeValues: { ":pk": pk(org), ":prefix": prefix },
+      },
+    );
+    for await (const page of pages) {
+      counters.queries++;
+      items.push(...(page.Items ?? []));
+    }
+    return items;
+  }
+
+  async function putEvents(events: LedgerEvent[]): Promise<number> {
+    let batches = 0;
+    for (let i = 0; i < events.length; i += BATCH_LIMIT) {
+      let requests = events.slice(i, i + BATCH_LIMIT).map((event, n) => ({
+        PutRequest: {
+          Item: {
+            pk: pk(event.org),
+            sk: `EVENT#${event.entryId}#${event.at}#${event.runId ?? "-"}#${String(i + n).padStart(5, "0")}`,
+            ...event,
+          },
+        },
+      }));
+      // DynamoDB may hand back part of a batch under load: send the rest again, backing off.
+      for (let attempt = 0; requests.length > 0; attempt++) {
+        if (attempt > 8) throw new Error(`DynamoDB left ${requests.length} ledger events unprocessed`);
+        if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 50 * 2 ** attempt));
+        const result = await doc.send(new BatchWriteCommand({ RequestItems: { [tableName]: requests } }));
+        counters.batches++;
+        batches++;
+        requests = (result.UnprocessedItems?.[tableName] ?? []) as typeof requests;
+      }
+    }
+    return batches;
+  }
+
+  async function putEntry(write: EntryWrite): Promise<void> {
+    const { entry, expectedVersion } = write;
+    counters.puts++;
+    await doc.send(
+      new PutCommand({
+        TableName: tableName,
+        Item: { pk: pk(entry.org), sk: entrySk(entry.entryId), ...entry },
+        ...(expectedVersion === null
+          ? { ConditionExpression: "attribute_not_exists(pk)" }
+          : { ConditionExpression: "version = :v", ExpressionAttributeValues: { ":v": expectedVersion } }),
+      }),
+    );
+  }
+
+  return {
+    counters,
+
+    async load(org) {
+      const items = await query(org, "ENTRY#");
+      return items.map(({ pk: _pk, sk: _sk, ...entry }) => entry as unknown as LedgerEntry);
+    },
+
+    async history(org, entryId) {
+      const items = await query(org, `EVENT#${entryId}#`);
+      return items.map(({ pk: _pk, sk: _sk, ...event }) => event as unknown as LedgerEvent);
+    },
+
+    /**
+     * Events first, then the entry, conditional on the version it was read at. A crash in between leaves
+     * an event whose change the next run makes again; a conflict leaves the entry as the other writer
+     * left it, and is reported (with an event saying so), never overwritten.
+     */
+    async write(writes) {
+      const before = { puts: counters.puts, batches: counters.batches };
+      const result: WriteResult = { written: [], conflicts: [], requests: { puts: 0, batches: 0 } };
+      if (writes.length === 0) return result;
+      await putEvents(writes.flatMap((w) => w.events));
+      const queue = [...writes];
+      const conflicted: LedgerEvent[] = [];
+      const worker = async () => {
+        for (let write = queue.shift(); write; write = queue.shift()) {
+          try {
+            await putEntry(write);
+            result.written.push(write.entry);
+          } catch (error) {
+            if (!(error instanceof ConditionalCheckFailedException)) throw error;
+            const message = `entry ${write.entry.entryId} changed since it was read (expected version ${write.expectedVersion}); not overwritten`;
+            result.conflicts.push({ entryId: write.entry.entryId, message });
+            conflicted.push({
+              ...(write.events[0] as LedgerEvent),
+              action: "conflict",
+              reason: `${message}; the ${write.events.length} event(s) just before this one were not applied`,
+              changes: {},
+            });
+          }
+        }
+      };
+      await Promise.all(Array.from({ length: Math.min(PUT_CONCURRENCY, writes.length) }, worker));
+      if (conflicted.length > 0) await putEvents(conflicted);
+      result.requests = { puts: counters.puts - before.puts, batches: counters.batches - before.batches };
+      return result;
+    },
+  };
+}

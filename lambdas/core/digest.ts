@@ -1,0 +1,91 @@
+import type { SweepReport } from "./report";
+import type { Alert, AlertKind, Revocation } from "./types";
+
+/** A Slack message as Block Kit data. Building it is pure; the Slack adapter only sends it. */
+export interface SlackMessage {
+  text: string;
+  blocks: Record<string, unknown>[];
+}
+
+/** Lines shown per section before "and N more": one message per org per sweep, never a flood. */
+const MAX_LINES = 15;
+/** Slack refuses section text over 3,000 characters. */
+const MAX_SECTION_CHARS = 2900;
+
+const SECTIONS: { kinds: AlertKind[]; title: string }[] = [
+  { kinds: ["held"], title: ":raised_hand: Held (not revoked)" },
+  { kinds: ["expired-awaiting-renewal"], title: ":hourglass: Expired, awaiting renewal" },
+  { kinds: ["expiring"], title: ":alarm_clock: Expiring soon" },
+  { kinds: ["unregistered"], title: ":grey_question: Not in the ledger" },
+  { kinds: ["permission-drift"], title: ":warning: Permissions beyond approval" },
+  { kinds: ["no-expiry", "over-lifetime"], title: ":infinity: No expiry or too long a lifetime" },
+  { kinds: ["unused"], title: ":zzz: Unused" },
+  { kinds: ["request-waiting"], title: ":inbox_tray: Requests waiting for review" },
+];
+
+/** Escapes the three characters Slack's mrkdwn treats as control characters. */
+export function escapeMrkdwn(text: string): string {
+  return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+}
+
+function who(owner: string, slack: string): string {
+  const id = slack.trim();
+  return /^[UW][A-Z0-9]{2,}$/.test(id) ? `<@${id}>` : escapeMrkdwn(owner);
+}
+
+function section(title: string, lines: string[]): Record<string, unknown> {
+  const shown = lines.slice(0, MAX_LINES);
+  const more = lines.length - shown.length;
+  let text = `*${title}* (${lines.length})\n${shown.join("\n")}${more > 0 ? `\n…and ${more} more` : ""}`;
+  if (text.length > MAX_SECTION_CHARS) text = `${text.slice(0, MAX_SECTION_CHARS)}…`;
+  return { type: "section", text: { type: "mrkdwn", text } };
+}
+
+function tokenLine(t: { tokenName: string; owner: string; slack?: string }, detail: string): string {
+  return `• \`${escapeMrkdwn(t.tokenName)}\` of ${who(t.owner, t.slack ?? "")}: ${escapeMrkdwn(detail)}`;
+}
+
+/**
+ * The nightly digest of one org: revoked tokens with reasons, then each kind of alert, then errors.
+ * `null` when there is nothing new to say, so a quiet night sends nothing.
+ */
+export function buildDigest(
+  report: SweepReport,
+  revoked: readonly (Revocation & { slack?: string })[],
+  alerts: readonly Alert[],
+): SlackMessage | null {
+  if (revoked.length === 0 && alerts.length === 0 && report.errors.length === 0) return null;
+  const blocks: Record<string, unknown>[] = [
+    { type: "header", text: { type: "plain_text", text: `patrol · ${report.org}`.slice(0, 150) } },
+  ];
+  const late = alerts.filter((a) => a.kind === "revoked");
+  const revokedLines = [
+    ...revoked.map((r) => tokenLine(r, `${r.reason}: ${r.detail}`)),
+    ...late.map((a) => tokenLine(a, `${a.detail} (notice delayed)`)),
+  ];
+  if (revokedLines.length > 0) blocks.push(section(":no_entry: Revoked", revokedLines));
+  for (const { kinds, title } of SECTIONS) {
+    const lines = alerts
+      .filter((a) => kinds.includes(a.kind))
+      .sort((a, b) => (a.daysLeft ?? 0) - (b.daysLeft ?? 0))
+      .map((a) =>
+        tokenLine(a, a.daysLeft !== undefined ? `${a.daysLeft} day(s) left, ${a.detail}` : a.detail),
+      );
+    if (lines.length > 0) blocks.push(section(title, lines));
+  }
+  if (report.errors.length > 0) {
+    blocks.push(
+      section(
+        ":x: Errors",
+        report.errors.map((e) => `• ${e.stage}: ${escapeMrkdwn(e.message)}`),
+      ),
+    );
+  }
+  const mode = report.mode === "report" ? " · report mode: nothing is revoked" : "";
+  blocks.push({
+    type: "context",
+    elements: [{ type: "mrkdwn", text: `${report.scanned} tokens scanned · run ${report.runId}${mode}` }],
+  });
+  const text = `patrol · ${report.org}: ${revokedLines.length} revoked, ${alerts.length - late.length} alerts, ${report.errors.length} errors`;
+  return { text, blocks };
+}

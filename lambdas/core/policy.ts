@@ -1,0 +1,49 @@
+import { z } from "zod";
+
+/**
+ * The sweep's policy: one schema, safe defaults. Out of the box patrol revokes flagged, not-needed and
+ * expired tokens, and only alerts on the rest.
+ */
+export const PolicySchema = z
+  .object({
+    /** `report` only alerts (every revocation is held); `enforce` carries revocations out. */
+    mode: z.enum(["enforce", "report"]).default("enforce"),
+    /** Days before expiry at which to warn, each alerted once per expiry date. */
+    expiryWarningDays: z
+      .array(z.number().int().positive())
+      .nonempty()
+      .default([30, 14, 7, 1])
+      .transform((days) => [...new Set(days)].sort((a, b) => a - b)),
+    revoke: z
+      .object({
+        notNeeded: z.boolean().default(true),
+        expired: z.boolean().default(true),
+        unregistered: z.boolean().default(false),
+        unused: z.boolean().default(false),
+        noExpiry: z.boolean().default(false),
+        overLifetime: z.boolean().default(false),
+        permissionDrift: z.boolean().default(false),
+      })
+      .strict()
+      .prefault({}),
+    /** With `revoke.unregistered`, how long an unregistered token may live after patrol first saw it. */
+    unregisteredGraceDays: z.number().int().nonnegative().default(7),
+    /** A token not used (or never used) for this many days is `unused`. */
+    unusedDays: z.number().int().positive().default(90),
+    /** Longest lifetime allowed, from creation (or grant) to expiry; GitHub's own maximum is 366. */
+    maxLifetimeDays: z.number().int().positive().default(366),
+    /** A pending request older than this is listed in the digest (once a day). */
+    requestWaitHours: z.number().positive().default(24),
+    /** Above this many policy-driven revocations in one run, they are held; flagged ones still go. */
+    maxRevocationsPerRun: z.number().int().nonnegative().default(25),
+  })
+  .strict();
+
+export type Policy = z.output<typeof PolicySchema>;
+export type PolicyInput = z.input<typeof PolicySchema>;
+
+export const DEFAULT_POLICY: Policy = PolicySchema.parse({});
+
+export function parsePolicy(input: unknown): Policy {
+  return PolicySchema.parse(input ?? {});
+}

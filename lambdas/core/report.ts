@@ -1,0 +1,72 @@
+import type { Alert, AlertKind, HeldRevocation, Revocation, RevokeReason } from "./types";
+
+/** The sweep report: what `patrol sweep --json` prints and the sweep Lambda returns (DESIGN.md). */
+export interface SweepReport {
+  org: string;
+  dryRun: boolean;
+  mode: "enforce" | "report";
+  runId: string;
+  now: string;
+  scanned: number;
+  requests: number;
+  revoked: RevokedToken[];
+  alerts: ReportAlert[];
+  held: (RevokedToken & { heldBy: HeldRevocation["heldBy"] })[];
+  errors: ReportError[];
+  slack: { sent: boolean; skipped?: string; error?: string };
+  ledger: { entries: number; written: number; conflicts: number };
+}
+
+export interface RevokedToken {
+  patId: number;
+  tokenId: number;
+  tokenName: string;
+  owner: string;
+  reason: RevokeReason;
+  detail: string;
+}
+
+export interface ReportAlert {
+  kind: AlertKind;
+  tokenId: number | null;
+  tokenName: string;
+  owner: string;
+  detail: string;
+  daysLeft?: number;
+}
+
+export interface ReportError {
+  stage: "list" | "ledger" | "revoke" | "slack" | "config";
+  message: string;
+  patId?: number;
+  entryId?: string;
+}
+
+export function toRevokedToken(r: Revocation): RevokedToken {
+  return {
+    patId: r.patId,
+    tokenId: r.tokenId,
+    tokenName: r.tokenName,
+    owner: r.owner,
+    reason: r.reason,
+    detail: r.detail,
+  };
+}
+
+export function toReportAlert(a: Alert): ReportAlert {
+  return {
+    kind: a.kind,
+    tokenId: a.tokenId,
+    tokenName: a.tokenName,
+    owner: a.owner,
+    detail: a.detail,
+    ...(a.daysLeft !== undefined ? { daysLeft: a.daysLeft } : {}),
+  };
+}
+
+/** 0 done; 1 finished with errors; 3 held by the revocation cap (DESIGN.md's exit codes). */
+export function exitCodeOf(report: SweepReport): 0 | 1 | 3 {
+  if (report.errors.length > 0) return 1;
+  if (report.held.some((h) => h.heldBy === "cap")) return 3;
+  return 0;
+}

@@ -1,0 +1,649 @@
+import { type ChangeContext, entryIdForToken, LedgerChanges, newEntry } from "./changes";
+import { formatPermissions, permissionDrift, selectionExceeds } from "./permissions";
+import type { Policy } from "./policy";
+import type {
+  Alert,
+  AlertKind,
+  EntryWrite,
+  Grant,
+  HeldRevocation,
+  LedgerEntry,
+  PatRequest,
+  Revocation,
+  RevokeReason,
+} from "./types";
+
+/**
+ * The sweep's every rule, in one pure function: grants, pending requests and the ledger in, a plan out.
+ * No I/O, no clock: `now` is a parameter, so each rule is testable with plain data.
+ */
+
+export const DAY_MS = 86_400_000;
+const HOUR_MS = 3_600_000;
+
+export interface SweepInput {
+  org: string;
+  grants: readonly Grant[];
+  requests: readonly PatRequest[];
+  ledger: readonly LedgerEntry[];
+  policy: Policy;
+  now: Date;
+  runId: string;
+  /** Who the ledger records as having made the sweep's changes. */
+  actor: string;
+}
+
+export interface SweepPlan {
+  /** Ledger writes to make before any revocation: new and updated entries, and each revocation's intent. */
+  writes: EntryWrite[];
+  revocations: Revocation[];
+  held: HeldRevocation[];
+  /** Alerts not delivered before. Remember them (`markAlertsDelivered`) only once Slack has them. */
+  alerts: Alert[];
+  /** The ledger as it will be once `writes` are made. */
+  entries: LedgerEntry[];
+  scanned: number;
+}
+
+const TERMINAL = new Set(["revoked", "gone"]);
+/** Policy-driven revocations beyond the cap are held; a compromise response never waits. */
+const NEVER_HELD: ReadonlySet<RevokeReason> = new Set(["flagged"]);
+/** When several rules want a token revoked, the first of these is the reason recorded. */
+const REASON_ORDER: RevokeReason[] = [
+  "flagged",
+  "not-needed",
+  "expired",
+  "unregistered",
+  "permission-drift",
+  "no-expiry",
+  "over-lifetime",
+  "unused",
+];
+
+function ownerKey(owner: string, tokenName: string): string {
+  return `${owner.toLowerCase()}\n${tokenName}`;
+}
+
+function day(now: Date): string {
+  return now.toISOString().slice(0, 10);
+}
+
+function isoOrNull(value: string | null): number | null {
+  if (value === null) return null;
+  const ms = Date.parse(value);
+  return Number.isNaN(ms) ? null : ms;
+}
+
+/** What the rules say about one listed grant. */
+interface Verdict {
+  revoke: { reason: RevokeReason; detail: string }[];
+  alerts: Omit<Alert, "entryId" | "tokenId" | "tokenName" | "owner" | "slack">[];
+}
+
+/** Applies DESIGN.md's table to one grant and its ledger entry (already matched and brought up to date). */
+export function judgeGrant(grant: Grant, entry: LedgerEntry, policy: Policy, now: Date): Verdict {
+  const verdict: Verdict = { revoke: [], alerts: [] };
+  const nowMs = now.getTime();
+  const expiresMs = isoOrNull(grant.tokenExpiresAt);
+  const expired = grant.tokenExpired || (expiresMs !== null && expiresMs <= nowMs);
+  const alert = (kind: AlertKind, key: string, detail: string, extra: Partial<Alert> = {}) =>
+    verdict.alerts.push({ kind, key, detail, ...extra });
+
+  if (entry.status === "flagged") {
+    verdict.revoke.push({ reason: "flagged", detail: "flagged as compromised in the ledger" });
+  }
+  if (entry.status === "revoked" && entry.patId === grant.patId) {
+    // GitHub's bulk revocation is asynchronous: the grant patrol revoked is still listed, so revoke it again.
+    const reason = REASON_ORDER.find((r) => entry.revokedReason?.startsWith(`${r}:`)) ?? "flagged";
+    verdict.revoke.push({ reason, detail: "revoked before, but the grant is still listed" });
+  }
+  if (entry.status === "retired" && policy.revoke.notNeeded) {
+    verdict.revoke.push({ reason: "not-needed", detail: "retired in the ledger" });
+  }
+  const neededUntilMs = isoOrNull(entry.neededUntil);
+  if (neededUntilMs !== null && neededUntilMs <= nowMs && policy.revoke.notNeeded) {
+    verdict.revoke.push({ reason: "not-needed", detail: `needed only until ${entry.neededUntil}` });
+  }
+
+  if (expired) {
+    const when = grant.tokenExpiresAt ?? "an unknown date";
+    if (entry.renew) {
+      alert(
+        "expired-awaiting-renewal",
+        `awaiting-renewal:${grant.tokenExpiresAt}`,
+        `expired ${when}; renewal expected`,
+      );
+    } else if (policy.revoke.expired) {
+      verdict.revoke.push({ reason: "expired", detail: `expired ${when} and not marked for renewal` });
+    }
+  } else if (expiresMs !== null) {
+    const msLeft = expiresMs - nowMs;
+    const threshold = policy.expiryWarningDays.find((days) => msLeft <= days * DAY_MS);
+    if (threshold !== undefined) {
+      const daysLeft = Math.ceil(msLeft / DAY_MS);
+      alert("expiring", `expiring:${grant.tokenExpiresAt}:${threshold}`, `expires ${grant.tokenExpiresAt}`, {
+        daysLeft,
+      });
+    }
+  }
+
+  if (entry.status === "unregistered") {
+    alert("unregistered", `unregistered:${grant.patId}`, "not in the ledger of approved tokens");
+    const seenMs = isoOrNull(entry.firstSeenAt) ?? nowMs;
+    if (policy.revoke.unregistered && nowMs - seenMs >= policy.unregisteredGraceDays * DAY_MS) {
+      verdict.revoke.push({
+        reason: "unregistered",
+        detail: `unregistered for ${policy.unregisteredGraceDays} days or more`,
+      });
+    }
+  }
+
+  const lastUsedMs = isoOrNull(grant.tokenLastUsedAt) ?? isoOrNull(grant.accessGrantedAt);
+  if (lastUsedMs !== null && nowMs - lastUsedMs >= policy.unusedDays * DAY_MS) {
+    const detail = grant.tokenLastUsedAt
+      ? `last used ${grant.tokenLastUsedAt}`
+      : `never used since access was granted ${grant.accessGrantedAt}`;
+    alert("unused", `unused:${grant.tokenLastUsedAt ?? "never"}`, detail);
+    if (policy.revoke.unused) verdict.revoke.push({ reason: "unused", detail });
+  }
+
+  if (expiresMs === null) {
+    alert("no-expiry", "no-expiry", "the token never expires");
+    if (policy.revoke.noExpiry)
+      verdict.revoke.push({ reason: "no-expiry", detail: "the token never expires" });
+  } else {
+    const startMs = isoOrNull(entry.createdAt) ?? isoOrNull(grant.accessGrantedAt);
+    const lifetimeDays = startMs === null ? 0 : (expiresMs - startMs) / DAY_MS;
+    if (lifetimeDays > policy.maxLifetimeDays) {
+      const detail = `lifetime of ${Math.round(lifetimeDays)} days exceeds the ${policy.maxLifetimeDays}-day maximum`;
+      alert("over-lifetime", `over-lifetime:${grant.tokenExpiresAt}`, detail);
+      if (policy.revoke.overLifetime) verdict.revoke.push({ reason: "over-lifetime", detail });
+    }
+  }
+
+  const drift = entry.permissions.trim() ? permissionDrift(grant.permissions, entry.permissions) : [];
+  if (selectionExceeds(grant.repositorySelection, entry.scope)) {
+    drift.push(`repositories: ${grant.repositorySelection} > ${entry.scope}`);
+  }
+  if (drift.length > 0) {
+    const detail = `beyond what was approved: ${drift.join(", ")}`;
+    alert(
+      "permission-drift",
+      `drift:${grant.repositorySelection}:${formatPermissions(grant.permissions)}`,
+      detail,
+    );
+    if (policy.revoke.permissionDrift) verdict.revoke.push({ reason: "permission-drift", detail });
+  }
+
+  verdict.revoke.sort((a, b) => REASON_ORDER.indexOf(a.reason) - REASON_ORDER.indexOf(b.reason));
+  return verdict;
+}
+
+type Match = { entry: LedgerEntry; how: "token-id" | "name" | "renewal" };
+
+/**
+ * Matches grants and requests to entries: by token id, else by owner (any case) and token name. A token
+ * whose entry expects renewal, and whose own token has expired or gone, is renewed by a new token of the
+ * same owner and name.
+ */
+class Matcher {
+  private readonly byTokenId = new Map<number, LedgerEntry>();
+  private readonly byName = new Map<string, LedgerEntry[]>();
+  private readonly claimed = new Set<string>();
+
+  constructor(entries: readonly LedgerEntry[], liveTokenIds: ReadonlySet<number>) {
+    // Live entries win over revoked or gone ones holding the same token id.
+    const ordered = [...entries].sort(
+      (a, b) => Number(TERMINAL.has(a.status)) - Number(TERMINAL.has(b.status)),
+    );
+    for (const entry of ordered) {
+      if (entry.tokenId !== null && !this.byTokenId.has(entry.tokenId))
+        this.byTokenId.set(entry.tokenId, entry);
+      const renewable =
+        entry.tokenId !== null &&
+        entry.renew &&
+        entry.status !== "flagged" &&
+        !liveTokenIds.has(entry.tokenId);
+      if (entry.tokenId === null || renewable) {
+        const key = ownerKey(entry.owner, entry.tokenName);
+        this.byName.set(key, [...(this.byName.get(key) ?? []), entry]);
+      }
+    }
+  }
+
+  match(tokenId: number, owner: string, tokenName: string): Match | null {
+    const byId = this.byTokenId.get(tokenId);
+    if (byId) {
+      this.claimed.add(byId.entryId);
+      return { entry: byId, how: "token-id" };
+    }
+    const candidate = this.byName.get(ownerKey(owner, tokenName))?.find((e) => !this.claimed.has(e.entryId));
+    if (!candidate) return null;
+    this.claimed.add(candidate.entryId);
+    return { entry: candidate, how: candidate.tokenId === null ? "name" : "renewal" };
+  }
+}
+
+function isExpired(grant: Grant, now: Date): boolean {
+  const expiresMs = isoOrNull(grant.tokenExpiresAt);
+  return grant.tokenExpired || (expiresMs !== null && expiresMs <= now.getTime());
+}
+
+export function planSweep(input: SweepInput): SweepPlan {
+  const { org, grants, requests, policy, now, runId, actor } = input;
+  const nowIso = now.toISOString();
+  const ctx: ChangeContext = { org, now, actor, runId };
+  const changes = new LedgerChanges(input.ledger, ctx);
+  const liveTokenIds = new Set(grants.filter((g) => !isExpired(g, now)).map((g) => g.tokenId));
+  const matcher = new Matcher(input.ledger, liveTokenIds);
+  const seenEntries = new Set<string>();
+  const wanted: (Revocation & { entry: LedgerEntry })[] = [];
+  const alerts: Alert[] = [];
+
+  const pushAlerts = (entry: LedgerEntry, drafts: Verdict["alerts"]) => {
+    for (const draft of drafts) {
+      if (entry.alertsSent[draft.key]) continue;
+      alerts.push({
+        ...draft,
+        entryId: entry.entryId,
+        tokenId: entry.tokenId,
+        tokenName: entry.tokenName,
+        owner: entry.owner,
+        slack: entry.slack,
+      });
+    }
+  };
+
+  const matched = grants.map((grant) => {
+    const entryId = reconcileGrant(changes, matcher, grant, ctx).entryId;
+    seenEntries.add(entryId);
+    return { grant, entryId };
+  });
+  for (const { grant, entryId } of matched) {
+    let entry = changes.get(entryId) as LedgerEntry;
+    const verdict = judgeGrant(grant, entry, policy, now);
+    const decided = verdict.revoke[0];
+    if (decided) {
+      wanted.push({
+        entry,
+        entryId: entry.entryId,
+        patId: grant.patId,
+        tokenId: grant.tokenId,
+        tokenName: grant.tokenName,
+        owner: grant.owner,
+        ...decided,
+      });
+    } else {
+      if (entry.pendingRevocation) {
+        entry = changes.update(
+          entry.entryId,
+          { pendingRevocation: null },
+          "revocation-abandoned",
+          "the rules no longer call for revoking this token",
+        );
+      }
+      pushAlerts(entry, verdict.alerts);
+    }
+  }
+
+  for (const request of requests) {
+    const entry = reconcileRequest(changes, matcher, request, ctx);
+    seenEntries.add(entry.entryId);
+    const waitedMs = now.getTime() - (isoOrNull(request.createdAt) ?? now.getTime());
+    if (waitedMs > policy.requestWaitHours * HOUR_MS) {
+      const hours = Math.floor(waitedMs / HOUR_MS);
+      pushAlerts(entry, [
+        {
+          kind: "request-waiting",
+          key: `request-waiting:${day(now)}`,
+          detail: `request ${request.requestId} waiting ${hours < 48 ? `${hours} hours` : `${Math.floor(hours / 24)} days`}${request.reason ? `: “${request.reason}”` : ""}`,
+        },
+      ]);
+    }
+  }
+
+  closeVanished(changes, seenEntries, ctx);
+
+  // The cap: above it, policy-driven revocations are held; flagged tokens are revoked regardless.
+  const policyDriven = wanted.filter((r) => !NEVER_HELD.has(r.reason));
+  const overCap = policyDriven.length > policy.maxRevocationsPerRun;
+  const revocations: Revocation[] = [];
+  const held: HeldRevocation[] = [];
+  for (const { entry, ...revocation } of wanted) {
+    const heldBy =
+      policy.mode === "report" ? "report-mode" : overCap && !NEVER_HELD.has(revocation.reason) ? "cap" : null;
+    if (heldBy) {
+      held.push({ ...revocation, heldBy });
+      const why =
+        heldBy === "cap"
+          ? `held: ${policyDriven.length} revocations exceed the cap of ${policy.maxRevocationsPerRun}`
+          : "report mode: would be revoked";
+      pushAlerts(changes.get(entry.entryId) ?? entry, [
+        {
+          kind: "held",
+          key: `held:${day(now)}`,
+          detail: `${why} (${revocation.reason}: ${revocation.detail})`,
+          reason: revocation.reason,
+        },
+      ]);
+      continue;
+    }
+    // The reason goes into the ledger before the revocation call, so a crash in between loses nothing.
+    changes.update(
+      entry.entryId,
+      {
+        pendingRevocation: {
+          reason: revocation.reason,
+          detail: revocation.detail,
+          patId: revocation.patId,
+          at: nowIso,
+          by: actor,
+          runId,
+        },
+      },
+      "revoke-intent",
+      `${revocation.reason}: ${revocation.detail}`,
+    );
+    revocations.push(revocation);
+  }
+
+  // Revocations whose Slack notice never went out (Slack was down) are announced late rather than never.
+  for (const entry of changes.all()) {
+    if (entry.status !== "revoked" || !entry.revokedAt || entry.revokedBy !== actor) continue;
+    const key = `revoked:${entry.revokedAt}`;
+    if (entry.alertsSent[key] || now.getTime() - Date.parse(entry.revokedAt) > 7 * DAY_MS) continue;
+    alerts.push({
+      kind: "revoked",
+      key,
+      entryId: entry.entryId,
+      tokenId: entry.tokenId,
+      tokenName: entry.tokenName,
+      owner: entry.owner,
+      slack: entry.slack,
+      detail: `revoked ${entry.revokedAt}: ${entry.revokedReason ?? ""}`,
+    });
+  }
+
+  return {
+    writes: changes.writes(),
+    revocations,
+    held,
+    alerts,
+    entries: [...changes.all()],
+    scanned: grants.length,
+  };
+}
+
+/** Finds or creates the grant's entry and brings its GitHub-side facts up to date. */
+function reconcileGrant(
+  changes: LedgerChanges,
+  matcher: Matcher,
+  grant: Grant,
+  ctx: ChangeContext,
+): LedgerEntry {
+  const nowIso = ctx.now.toISOString();
+  const found = matcher.match(grant.tokenId, grant.owner, grant.tokenName);
+  if (!found) {
+    return changes.create(
+      newEntry({
+        org: ctx.org,
+        entryId: entryIdForToken(grant.tokenId),
+        tokenId: grant.tokenId,
+        patId: grant.patId,
+        tokenName: grant.tokenName,
+        owner: grant.owner,
+        scope: grant.repositorySelection,
+        expiresAt: grant.tokenExpiresAt,
+        status: "unregistered",
+        firstSeenAt: nowIso,
+        notes: `seen with ${formatPermissions(grant.permissions) || "no permissions"}`,
+      }),
+      "discovered",
+      "a grant in the organization with no ledger entry",
+    );
+  }
+  const { entry, how } = found;
+  if (how === "renewal") {
+    return renewEntry(changes, entry, ctx, {
+      tokenId: grant.tokenId,
+      patId: grant.patId,
+      tokenName: grant.tokenName,
+      owner: grant.owner,
+      expiresAt: grant.tokenExpiresAt,
+      status: "active",
+    });
+  }
+  const id = entry.entryId;
+  if (how === "name") {
+    changes.update(
+      id,
+      { tokenId: grant.tokenId },
+      "matched",
+      "matched by owner and token name; token id learned",
+    );
+  }
+  const facts: Partial<LedgerEntry> = {
+    patId: grant.patId,
+    tokenName: grant.tokenName,
+    expiresAt: grant.tokenExpiresAt,
+    firstSeenAt: entry.firstSeenAt ?? nowIso,
+  };
+  changes.update(id, facts, "synced", "facts as GitHub lists them");
+
+  if (entry.status === "requested") {
+    changes.update(id, { status: "active" }, "approved", "the request was approved on GitHub");
+  } else if (TERMINAL.has(entry.status) && entry.patId !== grant.patId) {
+    // A token revoked or gone before has been granted access again: it must be approved in the ledger anew.
+    changes.update(
+      id,
+      { status: "unregistered", pendingRevocation: null },
+      "reappeared",
+      `granted access again (grant ${grant.patId}) after being ${entry.status}`,
+    );
+  }
+  return changes.get(id) ?? entry;
+}
+
+/**
+ * A new token replaces one whose entry expected renewal: the new token inherits the registration, and the
+ * old entry stops expecting renewal, so its expired token is revoked like any other.
+ */
+function renewEntry(
+  changes: LedgerChanges,
+  old: LedgerEntry,
+  ctx: ChangeContext,
+  token: Pick<LedgerEntry, "tokenName" | "owner" | "expiresAt" | "status"> &
+    Partial<LedgerEntry> & { tokenId: number },
+): LedgerEntry {
+  const { purpose, scope, permissions, approvedBy, risks, neededUntil, slack, notes } = old;
+  const renewed = changes.create(
+    newEntry({
+      org: ctx.org,
+      entryId: entryIdForToken(token.tokenId),
+      firstSeenAt: ctx.now.toISOString(),
+      renew: true,
+      ...{ purpose, scope, permissions, approvedBy, risks, neededUntil, slack, notes },
+      ...token,
+    }),
+    "renewal",
+    `renews token ${old.tokenId} (entry ${old.entryId}), whose registration it inherits`,
+  );
+  changes.update(old.entryId, { renew: false }, "renewed", `renewed by token ${token.tokenId}`);
+  return renewed;
+}
+
+/** Pulls a pending request into the ledger as `requested`, its stated reason kept as the purpose. */
+function reconcileRequest(
+  changes: LedgerChanges,
+  matcher: Matcher,
+  request: PatRequest,
+  ctx: ChangeContext,
+): LedgerEntry {
+  const nowIso = ctx.now.toISOString();
+  const facts: Partial<LedgerEntry> = {
+    tokenId: request.tokenId,
+    requestId: request.requestId,
+    expiresAt: request.tokenExpiresAt,
+  };
+  const found = matcher.match(request.tokenId, request.owner, request.tokenName);
+  if (!found) {
+    return changes.create(
+      newEntry({
+        org: ctx.org,
+        entryId: entryIdForToken(request.tokenId),
+        tokenName: request.tokenName,
+        owner: request.owner,
+        purpose: request.reason ?? "",
+        scope: request.repositorySelection,
+        permissions: formatPermissions(request.permissions),
+        createdAt: request.createdAt,
+        status: "requested",
+        firstSeenAt: nowIso,
+        ...facts,
+      }),
+      "requested",
+      `access requested on GitHub (request ${request.requestId})`,
+    );
+  }
+  const { entry, how } = found;
+  if (how === "renewal") {
+    return renewEntry(changes, entry, ctx, {
+      tokenId: request.tokenId,
+      requestId: request.requestId,
+      tokenName: request.tokenName,
+      owner: request.owner,
+      expiresAt: request.tokenExpiresAt,
+      status: "requested",
+    });
+  }
+  const patch: Partial<LedgerEntry> = { ...facts, firstSeenAt: entry.firstSeenAt ?? nowIso };
+  if (!entry.purpose && request.reason) patch.purpose = request.reason;
+  if (!entry.permissions) patch.permissions = formatPermissions(request.permissions);
+  if (TERMINAL.has(entry.status)) patch.status = "requested";
+  return changes.update(
+    entry.entryId,
+    patch,
+    "requested",
+    `access requested on GitHub (request ${request.requestId})`,
+  );
+}
+
+/** Entries whose grant or request is no longer listed: `revoked` if patrol's revocation was in flight, else `gone`. */
+function closeVanished(changes: LedgerChanges, seen: ReadonlySet<string>, ctx: ChangeContext): void {
+  const nowIso = ctx.now.toISOString();
+  for (const entry of [...changes.all()]) {
+    if (seen.has(entry.entryId) || TERMINAL.has(entry.status)) continue;
+    const pending = entry.pendingRevocation;
+    if (pending) {
+      changes.update(
+        entry.entryId,
+        {
+          status: "revoked",
+          revokedReason: `${pending.reason}: ${pending.detail}`,
+          revokedAt: nowIso,
+          revokedBy: pending.by,
+          pendingRevocation: null,
+        },
+        "revoked",
+        `revocation confirmed: grant ${pending.patId} is no longer listed`,
+      );
+    } else if (entry.status === "requested" && entry.requestId !== null) {
+      changes.update(
+        entry.entryId,
+        { status: "gone" },
+        "gone",
+        "the request is no longer pending and no grant exists (denied or withdrawn)",
+      );
+    } else if (entry.patId !== null && entry.status !== "requested") {
+      changes.update(
+        entry.entryId,
+        { status: "gone" },
+        "gone",
+        "the grant is no longer listed (expired and removed, revoked outside patrol, or deleted by its owner)",
+      );
+    }
+  }
+}
+
+/** Outcome of carrying out the plan's revocations, per grant id. */
+export interface RevocationOutcome {
+  patId: number;
+  ok: boolean;
+  error?: string;
+}
+
+/**
+ * After the revocation calls: confirmed ones become `revoked` with reason, actor and time; failed ones keep
+ * their intent, so the next run tries again.
+ */
+export function completeRevocations(
+  entries: readonly LedgerEntry[],
+  revocations: readonly Revocation[],
+  outcomes: readonly RevocationOutcome[],
+  ctx: ChangeContext,
+): { writes: EntryWrite[]; alerts: Alert[] } {
+  const changes = new LedgerChanges(entries, ctx);
+  const byPat = new Map(outcomes.map((o) => [o.patId, o]));
+  const alerts: Alert[] = [];
+  const nowIso = ctx.now.toISOString();
+  for (const revocation of revocations) {
+    const outcome = byPat.get(revocation.patId);
+    if (!outcome?.ok) {
+      changes.note(
+        revocation.entryId,
+        "revoke-failed",
+        `${outcome?.error ?? "no outcome"}; the next run tries again`,
+      );
+      continue;
+    }
+    const entry = changes.update(
+      revocation.entryId,
+      {
+        status: "revoked",
+        revokedReason: `${revocation.reason}: ${revocation.detail}`,
+        revokedAt: nowIso,
+        revokedBy: ctx.actor,
+        pendingRevocation: null,
+      },
+      "revoked",
+      `${revocation.reason}: ${revocation.detail}`,
+    );
+    alerts.push({
+      kind: "revoked",
+      key: `revoked:${nowIso}`,
+      entryId: entry.entryId,
+      tokenId: entry.tokenId,
+      tokenName: entry.tokenName,
+      owner: entry.owner,
+      slack: entry.slack,
+      detail: `${revocation.reason}: ${revocation.detail}`,
+      reason: revocation.reason,
+    });
+  }
+  return { writes: changes.writes(), alerts };
+}
+
+/** Once Slack has the digest: remember each alert in its entry so it is never sent twice. */
+export function markAlertsDelivered(
+  entries: readonly LedgerEntry[],
+  alerts: readonly Alert[],
+  ctx: ChangeContext,
+): EntryWrite[] {
+  const changes = new LedgerChanges(entries, ctx);
+  const nowIso = ctx.now.toISOString();
+  const byEntry = new Map<string, Alert[]>();
+  for (const alert of alerts) byEntry.set(alert.entryId, [...(byEntry.get(alert.entryId) ?? []), alert]);
+  for (const [entryId, delivered] of byEntry) {
+    const entry = changes.get(entryId);
+    if (!entry) continue;
+    const alertsSent = { ...entry.alertsSent };
+    for (const alert of delivered) alertsSent[alert.key] = nowIso;
+    changes.update(
+      entryId,
+      { alertsSent },
+      "alerted",
+      delivered.map((a) => `${a.kind}: ${a.detail}`).join("; "),
+    );
+  }
+  return changes.writes();
+}

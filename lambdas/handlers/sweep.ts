@@ -1,0 +1,99 @@
+import { randomUUID } from "node:crypto";
+import { Logger } from "@aws-lambda-powertools/logger";
+import { Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
+import type { Context } from "aws-lambda";
+import { z } from "zod";
+import { buildDeps, type Deps } from "../app/deps";
+import { runSweep } from "../app/run-sweep";
+import { parseEnv } from "../config";
+import type { SweepReport } from "../core/report";
+
+export const logger = new Logger({ serviceName: "patrol" });
+const metrics = new Metrics({ namespace: "patrol", serviceName: "patrol" });
+
+/** GitHub org logins: alphanumerics and single hyphens, at most 39 characters. */
+export const OrgSchema = z
+  .string({ message: "expected the organization's login as a string" })
+  .regex(/^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}$/, "expected a GitHub organization login");
+
+const SweepEventSchema = z
+  .object({
+    org: OrgSchema,
+    dryRun: z.boolean().optional(),
+    /** Evaluate the policy as of this instant (what-if, audits). */
+    now: z.iso.datetime({ offset: true }).optional(),
+  })
+  .strict();
+
+export class InvalidEventError extends Error {
+  override name = "InvalidEventError";
+}
+
+export class SweepFailedError extends Error {
+  override name = "SweepFailedError";
+}
+
+export function parseSweepEvent(event: unknown) {
+  const parsed = SweepEventSchema.safeParse(event);
+  if (!parsed.success) {
+    const problems = parsed.error.issues
+      .map((i) => `${i.path.join(".") || "event"}: ${i.message}`)
+      .join("; ");
+    throw new InvalidEventError(
+      `invalid sweep event: ${problems}; expected { "org": "<login>", "dryRun"?: boolean }`,
+    );
+  }
+  return parsed.data;
+}
+
+/** The sweep Lambda, with its dependencies passed in: tests build them against the simulators. */
+export function makeSweepHandler(getDeps: () => Promise<Deps>) {
+  return async (event: unknown, context?: Context): Promise<SweepReport> => {
+    if (context) logger.addContext(context);
+    const { org, dryRun, now } = parseSweepEvent(event);
+    logger.appendKeys({ org });
+    try {
+      const deps = await getDeps();
+      const runId = context?.awsRequestId ?? randomUUID();
+      const report = await runSweep(
+        { ...deps, log: logger },
+        { org, now: now ? new Date(now) : new Date(), runId, dryRun: dryRun ?? false },
+      );
+      metrics.addDimension("org", org);
+      metrics.addMetric("TokensScanned", MetricUnit.Count, report.scanned);
+      metrics.addMetric("TokensRevoked", MetricUnit.Count, report.revoked.length);
+      metrics.addMetric("TokensHeld", MetricUnit.Count, report.held.length);
+      metrics.addMetric("AlertsRaised", MetricUnit.Count, report.alerts.length);
+      metrics.addMetric("Failures", MetricUnit.Count, report.errors.length);
+      // The heartbeat: an org without a successful sweep for a day raises the alarm.
+      if (report.errors.length === 0) metrics.addMetric("SweepSucceeded", MetricUnit.Count, 1);
+      logger.info("sweep report", { report });
+      if (report.errors.length > 0) {
+        throw new SweepFailedError(
+          `sweep of ${org} finished with ${report.errors.length} error(s): ${report.errors.map((e) => `${e.stage}: ${e.message}`).join("; ")}`,
+        );
+      }
+      return report;
+    } finally {
+      metrics.publishStoredMetrics();
+      logger.removeKeys(["org"]);
+    }
+  };
+}
+
+let deps: Promise<Deps> | undefined;
+
+/** Config and secrets are loaded once per cold start; a failed load is retried by the next invocation. */
+function depsFromEnvironment(): Promise<Deps> {
+  if (!deps) {
+    deps = Promise.resolve()
+      .then(() => buildDeps(parseEnv(process.env), { allowEmbedded: false, log: logger }))
+      .catch((error: unknown) => {
+        deps = undefined;
+        throw error;
+      });
+  }
+  return deps;
+}
+
+export const handler = makeSweepHandler(depsFromEnvironment);

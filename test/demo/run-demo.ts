@@ -1,0 +1,73 @@
+import { spawn } from "node:child_process";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { startLoopback } from "../sim/harness";
+import { DEMO_ORG, demoLedgerCsv, seedDemoOrg } from "./demo-org";
+import { renderSlackMessage } from "./slack-render";
+
+/**
+ * `npm run demo`: a simulated GitHub org and Slack on 127.0.0.1, the team's spreadsheet imported into a
+ * fresh embedded ledger, then the real `patrol` CLI sweeps the org, as an operator would run it.
+ */
+const bold = (s: string) => (process.stdout.isTTY ? `\x1b[1m${s}\x1b[0m` : s);
+
+function patrol(args: string[], env: Record<string, string>): Promise<{ code: number; stdout: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ["bin/patrol.mjs", ...args], {
+      env: { ...process.env, ...env },
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    let stdout = "";
+    child.stdout.on("data", (chunk: Buffer) => {
+      stdout += chunk.toString();
+    });
+    child.on("error", reject);
+    child.on("close", (code) => resolve({ code: code ?? 1, stdout }));
+  });
+}
+
+async function main(): Promise<void> {
+  const now = new Date();
+  const dir = await mkdtemp(join(tmpdir(), "patrol-demo-"));
+  const loopback = await startLoopback({ orgs: [DEMO_ORG] });
+  try {
+    seedDemoOrg(loopback.github, now);
+    const env = { ...loopback.env, PATROL_DATA_DIR: join(dir, ".patrol") };
+    const csv = join(dir, "approved-tokens.csv");
+    await writeFile(csv, demoLedgerCsv(now));
+
+    console.log(bold(`\n$ patrol ledger import approved-tokens.csv --org ${DEMO_ORG}`));
+    const imported = await patrol(["ledger", "import", csv, "--org", DEMO_ORG, "--by", "ops-sam"], env);
+    process.stdout.write(imported.stdout);
+    if (imported.code !== 0) throw new Error(`ledger import exited ${imported.code}`);
+
+    console.log(bold(`\n$ patrol sweep --org ${DEMO_ORG}`));
+    const sweep = await patrol(["sweep", "--org", DEMO_ORG], env);
+    process.stdout.write(sweep.stdout);
+    console.log(`(exit code ${sweep.code})`);
+
+    console.log(bold(`\nSlack · #patrol (${loopback.slack.posts().length} message)`));
+    for (const post of loopback.slack.posts()) console.log(renderSlackMessage(post.args.blocks));
+
+    console.log(bold(`\n$ patrol sweep --org ${DEMO_ORG}   # the same night, again`));
+    const again = await patrol(["sweep", "--org", DEMO_ORG, "--json"], env);
+    const second = JSON.parse(again.stdout) as { revoked: unknown[]; alerts: unknown[]; slack: { sent: boolean } };
+    console.log(
+      `${second.revoked.length} revoked, ${second.alerts.length} new alerts, Slack ${second.slack.sent ? "sent" : "not sent"}: nothing twice.`,
+    );
+
+    console.log(bold(`\n$ patrol ledger export --org ${DEMO_ORG} --format json   # revoked entries`));
+    const exported = await patrol(["ledger", "export", "--org", DEMO_ORG, "--format", "json"], env);
+    const entries = JSON.parse(exported.stdout) as Record<string, unknown>[];
+    for (const e of entries.filter((x) => x.status === "revoked")) {
+      console.log(`  ${e.owner}/${e.tokenName}: ${e.revokedReason} — by ${e.revokedBy} at ${e.revokedAt}`);
+    }
+    console.log(`\nThe ledger of this run is in ${join(dir, ".patrol")}; the GitHub org and Slack were simulated on 127.0.0.1.`);
+  } finally {
+    await loopback.close();
+    if (process.env.PATROL_DEMO_KEEP !== "1") await rm(dir, { recursive: true, force: true });
+  }
+}
+
+await main();
