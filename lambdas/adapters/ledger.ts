@@ -63,14 +63,18 @@ export function makeDynamoLedger(
     return items;
   }
 
-  async function putEvents(events: LedgerEvent[]): Promise<number> {
+  /**
+   * Events are keyed by entry, version, run and position: in order per entry, and unique, so one writer's
+   * events never overwrite another's (two runs racing for the same version each keep theirs).
+   */
+  async function putEvents(events: { event: LedgerEvent; seq: number }[]): Promise<number> {
     let batches = 0;
     for (let i = 0; i < events.length; i += BATCH_LIMIT) {
-      let requests = events.slice(i, i + BATCH_LIMIT).map((event, n) => ({
+      let requests = events.slice(i, i + BATCH_LIMIT).map(({ event, seq }) => ({
         PutRequest: {
           Item: {
             pk: pk(event.org),
-            sk: `EVENT#${event.entryId}#${event.at}#${event.runId ?? "-"}#${String(i + n).padStart(5, "0")}`,
+            sk: `EVENT#${event.entryId}#${String(event.version).padStart(10, "0")}#${event.runId ?? "-"}#${String(seq).padStart(4, "0")}`,
             ...event,
           },
         },
@@ -124,9 +128,9 @@ export function makeDynamoLedger(
       const before = { puts: counters.puts, batches: counters.batches };
       const result: WriteResult = { written: [], conflicts: [], requests: { puts: 0, batches: 0 } };
       if (writes.length === 0) return result;
-      await putEvents(writes.flatMap((w) => w.events));
+      await putEvents(writes.flatMap((w) => w.events.map((event, seq) => ({ event, seq }))));
       const queue = [...writes];
-      const conflicted: LedgerEvent[] = [];
+      const conflicted: { event: LedgerEvent; seq: number }[] = [];
       const worker = async () => {
         for (let write = queue.shift(); write; write = queue.shift()) {
           try {
@@ -136,12 +140,18 @@ export function makeDynamoLedger(
             if (!(error instanceof ConditionalCheckFailedException)) throw error;
             const message = `entry ${write.entry.entryId} changed since it was read (expected version ${write.expectedVersion}); not overwritten`;
             result.conflicts.push({ entryId: write.entry.entryId, message });
-            conflicted.push({
-              ...(write.events[0] as LedgerEvent),
-              action: "conflict",
-              reason: `${message}; the ${write.events.length} event(s) just before this one were not applied`,
-              changes: {},
-            });
+            const [first] = write.events;
+            if (first) {
+              conflicted.push({
+                event: {
+                  ...first,
+                  action: "conflict",
+                  reason: `${message}; the ${write.events.length} event(s) just before this one were not applied`,
+                  changes: {},
+                },
+                seq: write.events.length,
+              });
+            }
           }
         }
       };

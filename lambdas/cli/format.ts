@@ -3,17 +3,30 @@ import type { SweepReport } from "../core/report";
 
 function table(rows: string[][]): string {
   const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? "").length))) ?? [];
-  return rows.map((r) => `  ${r.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join("  ").trimEnd()}`).join("\n");
+  return rows
+    .map(
+      (r) =>
+        `  ${r
+          .map((cell, i) => cell.padEnd(widths[i] ?? 0))
+          .join("  ")
+          .trimEnd()}`,
+    )
+    .join("\n");
 }
 
 /** The sweep report as an operator reads it at a terminal. */
 export function formatSweepReport(report: SweepReport): string {
   const out: string[] = [];
-  const flags = [report.dryRun ? "dry run: nothing was changed" : "", report.mode === "report" ? "report mode" : ""]
+  const flags = [
+    report.dryRun ? "dry run: nothing was changed" : "",
+    report.mode === "report" ? "report mode" : "",
+  ]
     .filter(Boolean)
     .join(", ");
   out.push(`patrol sweep · ${report.org} · ${report.now}${flags ? ` (${flags})` : ""}`);
-  out.push(`${report.scanned} tokens scanned, ${report.requests} pending requests, ${report.ledger.entries} ledger entries`);
+  out.push(
+    `${report.scanned} tokens scanned, ${report.requests} pending requests, ${report.ledger.entries} ledger entries`,
+  );
   out.push("");
   const verb = report.dryRun ? "Would revoke" : "Revoked";
   out.push(`${verb} (${report.revoked.length})`);
@@ -27,7 +40,12 @@ export function formatSweepReport(report: SweepReport): string {
   }
   if (report.held.length > 0) {
     out.push("", `Held (${report.held.length})`);
-    out.push(table([["TOKEN", "OWNER", "REASON", "HELD BY"], ...report.held.map((h) => [h.tokenName, h.owner, h.reason, h.heldBy])]));
+    out.push(
+      table([
+        ["TOKEN", "OWNER", "REASON", "HELD BY"],
+        ...report.held.map((h) => [h.tokenName, h.owner, h.reason, h.heldBy]),
+      ]),
+    );
   }
   out.push("", `New alerts (${report.alerts.length})`);
   if (report.alerts.length > 0) {
@@ -53,13 +71,17 @@ export function formatSweepReport(report: SweepReport): string {
       ? "Slack: digest sent"
       : `Slack: not sent (${report.slack.error ?? report.slack.skipped ?? "nothing to send"})`,
   );
-  out.push(`Ledger: ${report.ledger.written} entries written${report.ledger.conflicts ? `, ${report.ledger.conflicts} conflicts` : ""}`);
+  out.push(
+    `Ledger: ${report.ledger.written} entries written${report.ledger.conflicts ? `, ${report.ledger.conflicts} conflicts` : ""}`,
+  );
   return `${out.join("\n")}\n`;
 }
 
 export function formatImport(outcomes: readonly ImportOutcome[], dryRun: boolean): string {
   const count = (action: string) => outcomes.filter((o) => o.action === action).length;
-  const lines = outcomes.map((o) => `  row ${o.row}: ${o.action} ${o.owner}/${o.tokenName}${o.detail ? ` (${o.detail})` : ""}`);
+  const lines = outcomes.map(
+    (o) => `  row ${o.row}: ${o.action} ${o.owner}/${o.tokenName}${o.detail ? ` (${o.detail})` : ""}`,
+  );
   const summary = `${count("added")} added, ${count("updated")} updated, ${count("unchanged")} unchanged${dryRun ? " (dry run: nothing written)" : ""}`;
   return `${[...lines, summary].join("\n")}\n`;
 }

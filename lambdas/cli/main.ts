@@ -112,7 +112,9 @@ function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
       try {
         text = await readFile(file, "utf8");
       } catch (error) {
-        throw new UsageError(`cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+        throw new UsageError(
+          `cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`,
+        );
       }
       const records = parseLedgerCsv(text); // throws CsvError before anything is opened or written
       const outcome = await withDeps(io, async (deps) => {
@@ -128,7 +130,9 @@ function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
         }
         return plan.outcomes;
       });
-      io.stdout(opts.json ? `${JSON.stringify(outcome, null, 2)}\n` : formatImport(outcome, opts.dryRun ?? false));
+      io.stdout(
+        opts.json ? `${JSON.stringify(outcome, null, 2)}\n` : formatImport(outcome, opts.dryRun ?? false),
+      );
     });
 
   ledger

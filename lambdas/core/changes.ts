@@ -95,6 +95,7 @@ export class LedgerChanges {
     this.touched.get(entryId)?.events.push({
       org: this.ctx.org,
       entryId,
+      version: this.current.get(entryId)?.version ?? 0,
       at: this.ctx.now.toISOString(),
       actor: this.ctx.actor,
       action,

@@ -79,7 +79,14 @@ export function planImport(
         "registered",
         why,
       );
-      outcomes.push({ row: record.row, action: "added", entryId: entry.entryId, tokenName: entry.tokenName, owner: entry.owner, detail: `status ${entry.status}` });
+      outcomes.push({
+        row: record.row,
+        action: "added",
+        entryId: entry.entryId,
+        tokenName: entry.tokenName,
+        owner: entry.owner,
+        detail: `status ${entry.status}`,
+      });
       continue;
     }
     const notes: string[] = [];
@@ -96,7 +103,8 @@ export function planImport(
     const before = changes.get(found.entryId);
     const after = changes.update(found.entryId, patch, "imported", why);
     const changed = Object.keys(patch).filter(
-      (k) => JSON.stringify(before?.[k as keyof LedgerEntry]) !== JSON.stringify(after[k as keyof LedgerEntry]),
+      (k) =>
+        JSON.stringify(before?.[k as keyof LedgerEntry]) !== JSON.stringify(after[k as keyof LedgerEntry]),
     );
     outcomes.push({
       row: record.row,
@@ -104,7 +112,9 @@ export function planImport(
       entryId: found.entryId,
       tokenName: after.tokenName,
       owner: after.owner,
-      detail: [changed.length > 0 ? `changed ${changed.join(", ")}` : "", ...notes].filter(Boolean).join("; "),
+      detail: [changed.length > 0 ? `changed ${changed.join(", ")}` : "", ...notes]
+        .filter(Boolean)
+        .join("; "),
     });
   }
   return { writes: changes.writes(), outcomes };

@@ -117,6 +117,8 @@ export interface LedgerEntry {
 export interface LedgerEvent {
   org: string;
   entryId: string;
+  /** The entry version this event's change produced. */
+  version: number;
   at: string;
   actor: string;
   action: string;

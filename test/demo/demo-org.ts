@@ -11,7 +11,9 @@ export const DEMO_ORG = "acme-corp";
 export function seedDemoOrg(sim: GitHubSim, now: Date): void {
   const at = (days: number) => new Date(now.getTime() + days * DAY).toISOString();
   const org = sim.org(DEMO_ORG);
-  const contents = (level: "read" | "write") => ({ repository: { contents: level, metadata: "read" as const } });
+  const contents = (level: "read" | "write") => ({
+    repository: { contents: level, metadata: "read" as const },
+  });
   const seeds = [
     // healthy: registered, used yesterday, expires in two months
     { tokenId: 5001, owner: "alice", tokenName: "deploy-bot", exp: 60, used: -1, granted: -30 },
@@ -24,7 +26,15 @@ export function seedDemoOrg(sim: GitHubSim, now: Date): void {
     // flagged as compromised → revoked (flagged)
     { tokenId: 5005, owner: "erin", tokenName: "leaked-token", exp: 120, used: 0, granted: -20 },
     // expired, renewal expected → alert
-    { tokenId: 5006, owner: "frank", tokenName: "docs-sync", exp: -2, used: -3, granted: -180, expired: true },
+    {
+      tokenId: 5006,
+      owner: "frank",
+      tokenName: "docs-sync",
+      exp: -2,
+      used: -3,
+      granted: -180,
+      expired: true,
+    },
     // not in the spreadsheet → alert (unregistered)
     { tokenId: 5007, owner: "mallory", tokenName: "mystery-token", exp: 200, used: -1, granted: -5 },
     // not used for 120 days → alert (unused)
@@ -32,7 +42,15 @@ export function seedDemoOrg(sim: GitHubSim, now: Date): void {
     // never expires → alert (no expiry)
     { tokenId: 5009, owner: "heidi", tokenName: "forever-token", exp: null, used: -2, granted: -90 },
     // can write contents, approved to read → alert (permission drift)
-    { tokenId: 5010, owner: "ivan", tokenName: "metrics-reader", exp: 80, used: -1, granted: -10, write: true },
+    {
+      tokenId: 5010,
+      owner: "ivan",
+      tokenName: "metrics-reader",
+      exp: 80,
+      used: -1,
+      granted: -10,
+      write: true,
+    },
     // expires in 5 days → alert (expiring, 7-day threshold)
     { tokenId: 5011, owner: "judy", tokenName: "release-notes", exp: 5, used: -1, granted: -85 },
     // GitHub says "Ken", the spreadsheet "ken" and no token id: matched by name, expiring in 12 days

@@ -52,7 +52,11 @@ async function main(): Promise<void> {
 
     console.log(bold(`\n$ patrol sweep --org ${DEMO_ORG}   # the same night, again`));
     const again = await patrol(["sweep", "--org", DEMO_ORG, "--json"], env);
-    const second = JSON.parse(again.stdout) as { revoked: unknown[]; alerts: unknown[]; slack: { sent: boolean } };
+    const second = JSON.parse(again.stdout) as {
+      revoked: unknown[];
+      alerts: unknown[];
+      slack: { sent: boolean };
+    };
     console.log(
       `${second.revoked.length} revoked, ${second.alerts.length} new alerts, Slack ${second.slack.sent ? "sent" : "not sent"}: nothing twice.`,
     );
@@ -63,7 +67,9 @@ async function main(): Promise<void> {
     for (const e of entries.filter((x) => x.status === "revoked")) {
       console.log(`  ${e.owner}/${e.tokenName}: ${e.revokedReason} — by ${e.revokedBy} at ${e.revokedAt}`);
     }
-    console.log(`\nThe ledger of this run is in ${join(dir, ".patrol")}; the GitHub org and Slack were simulated on 127.0.0.1.`);
+    console.log(
+      `\nThe ledger of this run is in ${join(dir, ".patrol")}; the GitHub org and Slack were simulated on 127.0.0.1.`,
+    );
   } finally {
     await loopback.close();
     if (process.env.PATROL_DEMO_KEEP !== "1") await rm(dir, { recursive: true, force: true });

@@ -1,10 +1,12 @@
 /** Renders a Block Kit message roughly as Slack shows it, for a terminal. */
 export function renderSlackMessage(blocks: unknown): string {
   const lines: string[] = [];
-  for (const block of (Array.isArray(blocks) ? blocks : []) as Record<string, any>[]) {
+  type Block = { type?: string; text?: { text?: string }; elements?: { text?: string }[] };
+  for (const block of (Array.isArray(blocks) ? blocks : []) as Block[]) {
     if (block.type === "header") lines.push(`━━ ${block.text?.text ?? ""} ━━`);
     else if (block.type === "section") lines.push(mrkdwn(String(block.text?.text ?? "")), "");
-    else if (block.type === "context") lines.push(...(block.elements ?? []).map((e: { text?: string }) => `  ${mrkdwn(e.text ?? "")}`));
+    else if (block.type === "context")
+      lines.push(...(block.elements ?? []).map((e) => `  ${mrkdwn(e.text ?? "")}`));
     else if (block.type === "divider") lines.push("────────");
   }
   return lines.map((l) => `│ ${l.replace(/\n/g, "\n│ ")}`).join("\n");
