@@ -68,6 +68,11 @@ function day(now: Date): string {
   return now.toISOString().slice(0, 10);
 }
 
+/** `2026-11-22T03:00:00.000Z` → `2026-11-22`: how dates read in a report or a Slack line. */
+function dateOf(iso: string | null): string {
+  return iso ? iso.slice(0, 10) : "an unknown date";
+}
+
 function isoOrNull(value: string | null): number | null {
   if (value === null) return null;
   const ms = Date.parse(value);
@@ -102,11 +107,11 @@ export function judgeGrant(grant: Grant, entry: LedgerEntry, policy: Policy, now
   }
   const neededUntilMs = isoOrNull(entry.neededUntil);
   if (neededUntilMs !== null && neededUntilMs <= nowMs && policy.revoke.notNeeded) {
-    verdict.revoke.push({ reason: "not-needed", detail: `needed only until ${entry.neededUntil}` });
+    verdict.revoke.push({ reason: "not-needed", detail: `needed only until ${dateOf(entry.neededUntil)}` });
   }
 
   if (expired) {
-    const when = grant.tokenExpiresAt ?? "an unknown date";
+    const when = dateOf(grant.tokenExpiresAt);
     if (entry.renew) {
       alert(
         "expired-awaiting-renewal",
@@ -121,7 +126,7 @@ export function judgeGrant(grant: Grant, entry: LedgerEntry, policy: Policy, now
     const threshold = policy.expiryWarningDays.find((days) => msLeft <= days * DAY_MS);
     if (threshold !== undefined) {
       const daysLeft = Math.ceil(msLeft / DAY_MS);
-      alert("expiring", `expiring:${grant.tokenExpiresAt}:${threshold}`, `expires ${grant.tokenExpiresAt}`, {
+      alert("expiring", `expiring:${grant.tokenExpiresAt}:${threshold}`, `expires ${dateOf(grant.tokenExpiresAt)}`, {
         daysLeft,
       });
     }
@@ -141,8 +146,8 @@ export function judgeGrant(grant: Grant, entry: LedgerEntry, policy: Policy, now
   const lastUsedMs = isoOrNull(grant.tokenLastUsedAt) ?? isoOrNull(grant.accessGrantedAt);
   if (lastUsedMs !== null && nowMs - lastUsedMs >= policy.unusedDays * DAY_MS) {
     const detail = grant.tokenLastUsedAt
-      ? `last used ${grant.tokenLastUsedAt}`
-      : `never used since access was granted ${grant.accessGrantedAt}`;
+      ? `last used ${dateOf(grant.tokenLastUsedAt)}`
+      : `never used since access was granted ${dateOf(grant.accessGrantedAt)}`;
     alert("unused", `unused:${grant.tokenLastUsedAt ?? "never"}`, detail);
     if (policy.revoke.unused) verdict.revoke.push({ reason: "unused", detail });
   }
