@@ -33,6 +33,13 @@ export class LedgerChanges {
     return this.current.get(entryId);
   }
 
+  /** `base`, or `base-2`, `base-3`… when an entry already holds that id. */
+  freeId(base: string): string {
+    let id = base;
+    for (let n = 2; this.current.has(id); n++) id = `${base}-${n}`;
+    return id;
+  }
+
   all(): IterableIterator<LedgerEntry> {
     return this.current.values();
   }

@@ -126,9 +126,14 @@ export function judgeGrant(grant: Grant, entry: LedgerEntry, policy: Policy, now
     const threshold = policy.expiryWarningDays.find((days) => msLeft <= days * DAY_MS);
     if (threshold !== undefined) {
       const daysLeft = Math.ceil(msLeft / DAY_MS);
-      alert("expiring", `expiring:${grant.tokenExpiresAt}:${threshold}`, `expires ${dateOf(grant.tokenExpiresAt)}`, {
-        daysLeft,
-      });
+      alert(
+        "expiring",
+        `expiring:${grant.tokenExpiresAt}:${threshold}`,
+        `expires ${dateOf(grant.tokenExpiresAt)}`,
+        {
+          daysLeft,
+        },
+      );
     }
   }
 
@@ -194,7 +199,8 @@ type Match = { entry: LedgerEntry; how: "token-id" | "name" | "renewal" };
 class Matcher {
   private readonly byTokenId = new Map<number, LedgerEntry>();
   private readonly byName = new Map<string, LedgerEntry[]>();
-  private readonly claimed = new Set<string>();
+  /** Entries already taken by a name match or a renewal: each hands itself to one new token only. */
+  private readonly claimedByName = new Set<string>();
 
   constructor(entries: readonly LedgerEntry[], liveTokenIds: ReadonlySet<number>) {
     // Live entries win over revoked or gone ones holding the same token id.
@@ -204,10 +210,11 @@ class Matcher {
     for (const entry of ordered) {
       if (entry.tokenId !== null && !this.byTokenId.has(entry.tokenId))
         this.byTokenId.set(entry.tokenId, entry);
+      // Only an approved token that ran its course is renewed: never a flagged, retired or revoked one.
       const renewable =
         entry.tokenId !== null &&
         entry.renew &&
-        entry.status !== "flagged" &&
+        (entry.status === "active" || entry.status === "gone") &&
         !liveTokenIds.has(entry.tokenId);
       if (entry.tokenId === null || renewable) {
         const key = ownerKey(entry.owner, entry.tokenName);
@@ -216,16 +223,23 @@ class Matcher {
     }
   }
 
+  /** An entry created during this plan becomes matchable by its token id (a grant and a request may share it). */
+  remember(entry: LedgerEntry): void {
+    if (entry.tokenId !== null && !this.byTokenId.has(entry.tokenId))
+      this.byTokenId.set(entry.tokenId, entry);
+  }
+
   match(tokenId: number, owner: string, tokenName: string): Match | null {
     const byId = this.byTokenId.get(tokenId);
-    if (byId) {
-      this.claimed.add(byId.entryId);
-      return { entry: byId, how: "token-id" };
-    }
-    const candidate = this.byName.get(ownerKey(owner, tokenName))?.find((e) => !this.claimed.has(e.entryId));
+    if (byId) return { entry: byId, how: "token-id" };
+    const candidate = this.byName
+      .get(ownerKey(owner, tokenName))
+      ?.find((e) => !this.claimedByName.has(e.entryId) && e.tokenId !== tokenId);
     if (!candidate) return null;
-    this.claimed.add(candidate.entryId);
-    return { entry: candidate, how: candidate.tokenId === null ? "name" : "renewal" };
+    this.claimedByName.add(candidate.entryId);
+    const match: Match = { entry: candidate, how: candidate.tokenId === null ? "name" : "renewal" };
+    if (match.how === "name") this.byTokenId.set(tokenId, candidate);
+    return match;
   }
 }
 
@@ -389,10 +403,10 @@ function reconcileGrant(
   const nowIso = ctx.now.toISOString();
   const found = matcher.match(grant.tokenId, grant.owner, grant.tokenName);
   if (!found) {
-    return changes.create(
+    const created = changes.create(
       newEntry({
         org: ctx.org,
-        entryId: entryIdForToken(grant.tokenId),
+        entryId: changes.freeId(entryIdForToken(grant.tokenId)),
         tokenId: grant.tokenId,
         patId: grant.patId,
         tokenName: grant.tokenName,
@@ -406,10 +420,12 @@ function reconcileGrant(
       "discovered",
       "a grant in the organization with no ledger entry",
     );
+    matcher.remember(created);
+    return created;
   }
   const { entry, how } = found;
   if (how === "renewal") {
-    return renewEntry(changes, entry, ctx, {
+    return renewEntry(changes, matcher, entry, ctx, {
       tokenId: grant.tokenId,
       patId: grant.patId,
       tokenName: grant.tokenName,
@@ -455,6 +471,7 @@ function reconcileGrant(
  */
 function renewEntry(
   changes: LedgerChanges,
+  matcher: Matcher,
   old: LedgerEntry,
   ctx: ChangeContext,
   token: Pick<LedgerEntry, "tokenName" | "owner" | "expiresAt" | "status"> &
@@ -464,7 +481,7 @@ function renewEntry(
   const renewed = changes.create(
     newEntry({
       org: ctx.org,
-      entryId: entryIdForToken(token.tokenId),
+      entryId: changes.freeId(entryIdForToken(token.tokenId)),
       firstSeenAt: ctx.now.toISOString(),
       renew: true,
       ...{ purpose, scope, permissions, approvedBy, risks, neededUntil, slack, notes },
@@ -474,6 +491,7 @@ function renewEntry(
     `renews token ${old.tokenId} (entry ${old.entryId}), whose registration it inherits`,
   );
   changes.update(old.entryId, { renew: false }, "renewed", `renewed by token ${token.tokenId}`);
+  matcher.remember(renewed);
   return renewed;
 }
 
@@ -492,10 +510,10 @@ function reconcileRequest(
   };
   const found = matcher.match(request.tokenId, request.owner, request.tokenName);
   if (!found) {
-    return changes.create(
+    const created = changes.create(
       newEntry({
         org: ctx.org,
-        entryId: entryIdForToken(request.tokenId),
+        entryId: changes.freeId(entryIdForToken(request.tokenId)),
         tokenName: request.tokenName,
         owner: request.owner,
         purpose: request.reason ?? "",
@@ -509,10 +527,15 @@ function reconcileRequest(
       "requested",
       `access requested on GitHub (request ${request.requestId})`,
     );
+    matcher.remember(created);
+    return created;
   }
   const { entry, how } = found;
   if (how === "renewal") {
-    return renewEntry(changes, entry, ctx, {
+    return renewEntry(changes, matcher, entry, ctx, {
+      // What the old registration lacks, the request's own details fill in.
+      ...(entry.purpose ? {} : { purpose: request.reason ?? "" }),
+      ...(entry.permissions ? {} : { permissions: formatPermissions(request.permissions) }),
       tokenId: request.tokenId,
       requestId: request.requestId,
       tokenName: request.tokenName,
