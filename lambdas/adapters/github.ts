@@ -57,6 +57,15 @@ type RequestPayload = Awaited<
   ReturnType<PatrolOctokit["rest"]["orgs"]["listPatGrantRequests"]>
 >["data"][number];
 
+/** GitHub writes `2027-03-02T03:00:00Z` or with an offset; the ledger keeps one form, `toISOString()`'s. */
+function isoDate(value: string): string;
+function isoDate(value: string | null): string | null;
+function isoDate(value: string | null): string | null {
+  if (value === null) return null;
+  const ms = Date.parse(value);
+  return Number.isNaN(ms) ? value : new Date(ms).toISOString();
+}
+
 function toGrant(p: GrantPayload): Grant {
   return {
     patId: p.id,
@@ -65,10 +74,10 @@ function toGrant(p: GrantPayload): Grant {
     owner: p.owner.login,
     repositorySelection: p.repository_selection as RepositorySelection,
     permissions: flattenPermissions(p.permissions as Record<string, Record<string, string>>),
-    accessGrantedAt: p.access_granted_at,
+    accessGrantedAt: isoDate(p.access_granted_at),
     tokenExpired: p.token_expired,
-    tokenExpiresAt: p.token_expires_at,
-    tokenLastUsedAt: p.token_last_used_at,
+    tokenExpiresAt: isoDate(p.token_expires_at),
+    tokenLastUsedAt: isoDate(p.token_last_used_at),
   };
 }
 
@@ -81,9 +90,9 @@ function toRequest(p: RequestPayload): PatRequest {
     reason: p.reason,
     repositorySelection: p.repository_selection as RepositorySelection,
     permissions: flattenPermissions(p.permissions as Record<string, Record<string, string>>),
-    createdAt: p.created_at,
+    createdAt: isoDate(p.created_at),
     tokenExpired: p.token_expired,
-    tokenExpiresAt: p.token_expires_at,
+    tokenExpiresAt: isoDate(p.token_expires_at),
   };
 }
 

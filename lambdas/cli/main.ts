@@ -11,6 +11,8 @@ import { exitCodeOf } from "../core/report";
 import { OrgSchema } from "../handlers/sweep";
 import { formatImport, formatSweepReport } from "./format";
 
+const PATROL_VERSION = "0.1.0";
+
 /** DESIGN.md's exit codes. */
 export const EXIT = { ok: 0, errors: 1, badInput: 2, held: 3 } as const;
 
@@ -40,10 +42,14 @@ function org(value: string): string {
   return parsed.data;
 }
 
+/** A date (midnight UTC) or a date-time with `Z` or an offset: never the machine's local zone. */
 function instant(value: string): Date {
   const ms = Date.parse(value);
-  if (!/^\d{4}-\d{2}-\d{2}/.test(value) || Number.isNaN(ms)) {
-    throw new UsageError(`--now: "${value}" is not an ISO 8601 instant (e.g. 2026-11-22T03:00:00Z)`);
+  const form = /^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2}))?$/i;
+  if (!form.test(value) || Number.isNaN(ms)) {
+    throw new UsageError(
+      `--now: "${value}" is not an ISO 8601 instant with a zone (e.g. 2026-11-22T03:00:00Z)`,
+    );
   }
   return new Date(ms);
 }
@@ -70,6 +76,7 @@ function progress(io: CliIo, json: boolean) {
 function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
   const program = new Command("patrol")
     .description("Governs the fine-grained personal access tokens that reach a GitHub organization.")
+    .version(PATROL_VERSION, "-V, --version")
     .exitOverride()
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
     .showHelpAfterError("(run patrol --help for usage)");
@@ -92,7 +99,7 @@ function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
           onProgress: progress(io, opts.json ?? false),
         }),
       );
-      if (io.interactive && !opts.json) io.stderr("\r\x1b[K");
+      if (io.interactive) io.stderr("\r\x1b[K");
       io.stdout(opts.json ? `${JSON.stringify(report, null, 2)}\n` : formatSweepReport(report));
       setExit(exitCodeOf(report));
     });
@@ -104,10 +111,11 @@ function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
     .description("import the spreadsheet of approved tokens (CSV); a bad file is refused whole")
     .argument("<file>", "CSV with columns token_name, owner, purpose, scope, permissions, …")
     .requiredOption("--org <org>", "GitHub organization login", org)
-    .option("--by <who>", "who is importing, for the audit trail", process.env.USER ?? "operator")
+    .option("--by <who>", "who is importing, for the audit trail (default: $USER)")
     .option("--dry-run", "show what would change and write nothing")
     .option("--json", "print the outcome as JSON")
-    .action(async (file: string, opts: { org: string; by: string; dryRun?: boolean; json?: boolean }) => {
+    .action(async (file: string, opts: { org: string; by?: string; dryRun?: boolean; json?: boolean }) => {
+      const by = opts.by ?? io.env.USER ?? "operator";
       let text: string;
       try {
         text = await readFile(file, "utf8");
@@ -119,7 +127,7 @@ function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
       const records = parseLedgerCsv(text); // throws CsvError before anything is opened or written
       const outcome = await withDeps(io, async (deps) => {
         const entries = await deps.ledger.load(opts.org);
-        const ctx = { org: opts.org, now: new Date(), actor: opts.by, runId: `import-${randomUUID()}` };
+        const ctx = { org: opts.org, now: new Date(), actor: by, runId: `import-${randomUUID()}` };
         const plan = planImport(records, entries, ctx, basename(file));
         if (!opts.dryRun) {
           const result = await deps.ledger.write(plan.writes);
