@@ -368,7 +368,7 @@ export function planSweep(input: SweepInput): SweepPlan {
 
   // Revocations whose Slack notice never went out (Slack was down) are announced late rather than never.
   for (const entry of changes.all()) {
-    if (entry.status !== "revoked" || !entry.revokedAt || entry.revokedBy !== actor) continue;
+    if (!entry.revokedAt || entry.revokedBy !== actor) continue;
     const key = `revoked:${entry.revokedAt}`;
     if (entry.alertsSent[key] || now.getTime() - Date.parse(entry.revokedAt) > 7 * DAY_MS) continue;
     alerts.push({
@@ -454,12 +454,14 @@ function reconcileGrant(
   if (entry.status === "requested") {
     changes.update(id, { status: "active" }, "approved", "the request was approved on GitHub");
   } else if (TERMINAL.has(entry.status) && entry.patId !== grant.patId) {
-    // A token revoked or gone before has been granted access again: it must be approved in the ledger anew.
+    // Granted access again after being revoked or gone. A token revoked as compromised or on demand is
+    // revoked again; any other must be approved in the ledger anew.
+    const compromised = /^(flagged|on-demand):/.test(entry.revokedReason ?? "");
     changes.update(
       id,
-      { status: "unregistered", pendingRevocation: null },
+      { status: compromised ? "flagged" : "unregistered", pendingRevocation: null },
       "reappeared",
-      `granted access again (grant ${grant.patId}) after being ${entry.status}`,
+      `granted access again (grant ${grant.patId}) after being ${entry.status}${compromised ? ` (${entry.revokedReason})` : ""}`,
     );
   }
   return changes.get(id) ?? entry;
@@ -566,7 +568,8 @@ function closeVanished(changes: LedgerChanges, seen: ReadonlySet<string>, ctx: C
       changes.update(
         entry.entryId,
         {
-          status: "revoked",
+          // A flagged token stays flagged: should it ever be granted access again, it is revoked again.
+          status: entry.status === "flagged" ? "flagged" : "revoked",
           revokedReason: `${pending.reason}: ${pending.detail}`,
           revokedAt: nowIso,
           revokedBy: pending.by,
@@ -582,7 +585,7 @@ function closeVanished(changes: LedgerChanges, seen: ReadonlySet<string>, ctx: C
         "gone",
         "the request is no longer pending and no grant exists (denied or withdrawn)",
       );
-    } else if (entry.patId !== null && entry.status !== "requested") {
+    } else if (entry.patId !== null && entry.status !== "requested" && entry.status !== "flagged") {
       changes.update(
         entry.entryId,
         { status: "gone" },
@@ -627,7 +630,7 @@ export function completeRevocations(
     const entry = changes.update(
       revocation.entryId,
       {
-        status: "revoked",
+        status: changes.get(revocation.entryId)?.status === "flagged" ? "flagged" : "revoked",
         revokedReason: `${revocation.reason}: ${revocation.detail}`,
         revokedAt: nowIso,
         revokedBy: ctx.actor,

@@ -61,11 +61,13 @@ async function main(): Promise<void> {
       `${second.revoked.length} revoked, ${second.alerts.length} new alerts, Slack ${second.slack.sent ? "sent" : "not sent"}: nothing twice.`,
     );
 
-    console.log(bold(`\n$ patrol ledger export --org ${DEMO_ORG} --format json   # revoked entries`));
+    console.log(bold(`\n$ patrol ledger export --org ${DEMO_ORG} --format json   # the revoked tokens`));
     const exported = await patrol(["ledger", "export", "--org", DEMO_ORG, "--format", "json"], env);
     const entries = JSON.parse(exported.stdout) as Record<string, unknown>[];
-    for (const e of entries.filter((x) => x.status === "revoked")) {
-      console.log(`  ${e.owner}/${e.tokenName}: ${e.revokedReason} — by ${e.revokedBy} at ${e.revokedAt}`);
+    for (const e of entries.filter((x) => x.revokedAt)) {
+      console.log(
+        `  ${e.owner}/${e.tokenName} [${e.status}]: ${e.revokedReason} — by ${e.revokedBy} at ${e.revokedAt}`,
+      );
     }
     console.log(
       `\nThe ledger of this run is in ${join(dir, ".patrol")}; the GitHub org and Slack were simulated on 127.0.0.1.`,

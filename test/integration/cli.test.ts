@@ -269,7 +269,8 @@ describe("patrol sweep", () => {
     expect(live).not.toContain("leaked-token");
     const exported = await exportJson(DEMO_ORG);
     const leaked = exported.entries.find((e) => e.tokenName === "leaked-token");
-    expect(leaked?.status).toBe("revoked");
+    // Revoked, and still flagged: should the token ever be granted access again, it is revoked again.
+    expect(leaked?.status).toBe("flagged");
     expect(leaked?.revokedReason).toMatch(/^flagged/);
     expect(leaked?.revokedBy).toBe("patrol-sweep");
     expect(leaked?.revokedAt).toBe(NOW_ISO);

@@ -109,8 +109,17 @@ describe("the sweep Lambda against the simulated org", () => {
     expect(org.grants()).toHaveLength(244);
     // Every revoked token carries its reason, actor and time in the ledger, and the export shows them.
     const entries = await ledger.load("multi");
-    const revoked = entries.filter((e) => e.status === "revoked");
+    const revoked = entries.filter((e) => e.revokedAt !== null);
     expect(revoked).toHaveLength(6);
+    // The flagged token stays flagged, so that it is revoked again should it ever be granted access again.
+    expect(revoked.map((e) => e.status).sort()).toEqual([
+      "flagged",
+      "revoked",
+      "revoked",
+      "revoked",
+      "revoked",
+      "revoked",
+    ]);
     for (const e of revoked) {
       expect(e.revokedReason).toMatch(/^(expired|flagged): /);
       expect(e.revokedBy).toBe("patrol-sweep");

@@ -582,7 +582,7 @@ describe("planSweep: matching grants to entries", () => {
   });
 
   it("a token revoked before and granted access again must be approved anew", () => {
-    const revoked = entry({ status: "revoked", patId: 7, revokedReason: "flagged: leaked" });
+    const revoked = entry({ status: "revoked", patId: 7, revokedReason: "expired: expired 2026-05-01" });
 
     const result = plan({ grants: [grant({ patId: 8 })], ledger: [revoked] });
 
@@ -590,6 +590,22 @@ describe("planSweep: matching grants to entries", () => {
     expect(actions(writeFor(result, "token-101"))).toContain("reappeared");
     expect(alertKinds(result)).toEqual(["unregistered"]);
   });
+
+  it.each([
+    ["flagged: leaked", "revoked"],
+    ["on-demand: seen in a public gist", "revoked"],
+    ["on-demand: owner left the company", "gone"],
+  ])(
+    "a token revoked as compromised (%s) and granted access again is revoked again",
+    (revokedReason, status) => {
+      const revoked = entry({ status: status as LedgerEntry["status"], patId: 7, revokedReason });
+
+      const result = plan({ grants: [grant({ patId: 8 })], ledger: [revoked] });
+
+      expect(entryIn(result, "token-101")?.status).toBe("flagged");
+      expect(result.revocations.map((r) => [r.patId, r.reason])).toEqual([[8, "flagged"]]);
+    },
+  );
 });
 
 describe("planSweep: entries whose grant vanished", () => {
@@ -603,25 +619,31 @@ describe("planSweep: entries whose grant vanished", () => {
   };
 
   it.each([
-    { status: "active", pendingRevocation: null, becomes: "gone" },
-    { status: "unregistered", pendingRevocation: null, becomes: "gone" },
-    { status: "retired", pendingRevocation: null, becomes: "gone" },
-    { status: "flagged", pendingRevocation: null, becomes: "gone" },
-    { status: "active", pendingRevocation: pending, becomes: "revoked" },
-    { status: "flagged", pendingRevocation: pending, becomes: "revoked" },
+    { status: "active", pendingRevocation: null, becomes: "gone", action: "gone" },
+    { status: "unregistered", pendingRevocation: null, becomes: "gone", action: "gone" },
+    { status: "retired", pendingRevocation: null, becomes: "gone", action: "gone" },
+    { status: "active", pendingRevocation: pending, becomes: "revoked", action: "revoked" },
+    // A flagged token stays flagged once revoked: if it is ever granted access again, it is revoked again.
+    { status: "flagged", pendingRevocation: pending, becomes: "flagged", action: "revoked" },
   ] as const)(
     "$status, pending revocation: $pendingRevocation.reason → $becomes",
-    ({ status, pendingRevocation, becomes }) => {
+    ({ status, pendingRevocation, becomes, action }) => {
       const result = plan({ grants: [], ledger: [entry({ status, pendingRevocation })] });
 
       const write = writeFor(result, "token-101");
       expect(write?.expectedVersion).toBe(3);
       expect(write?.entry.status).toBe(becomes);
       expect(write?.entry.pendingRevocation).toBeNull();
-      expect(actions(write)).toEqual([becomes]);
+      expect(actions(write)).toEqual([action]);
       expect(write?.events[0]?.reason).not.toBe("");
     },
   );
+
+  it("a flagged entry whose grant is gone stays flagged, untouched", () => {
+    const result = plan({ grants: [], ledger: [entry({ status: "flagged", pendingRevocation: null })] });
+
+    expect(result.writes).toEqual([]);
+  });
 
   it("a revocation in flight is confirmed with its reason, time and author", () => {
     const result = plan({ grants: [], ledger: [entry({ pendingRevocation: pending })] });
