@@ -4,12 +4,16 @@ import { throttling } from "@octokit/plugin-throttling";
 import { RequestError } from "@octokit/request-error";
 import { Octokit } from "@octokit/rest";
 import { flattenPermissions } from "../core/permissions";
+import type { ClassicCredential } from "../core/revoke";
 import type { RevocationOutcome } from "../core/sweep";
 import type { Grant, PatRequest, RepositorySelection } from "../core/types";
 
 /** GitHub answers at most 100 items a page, and the bulk revoke takes at most 100 grant ids. */
 const PAGE_SIZE = 100;
 const REVOKE_BATCH = 100;
+/** The list endpoint's own filters take at most 10 owners and 50 token ids a request. */
+const OWNER_FILTER_MAX = 10;
+const TOKEN_ID_FILTER_MAX = 50;
 
 export type GitHubCredentials =
   | { kind: "token"; token: string }
@@ -45,9 +49,22 @@ export class GitHubError extends Error {
 const PatrolOctokit = Octokit.plugin(throttling, retry);
 type PatrolOctokit = InstanceType<typeof PatrolOctokit>;
 
+/** Narrows a listing with GitHub's own filters instead of listing the whole org. */
+export interface GrantFilter {
+  owners?: readonly string[];
+  tokenIds?: readonly number[];
+}
+
+export type ClassicListing =
+  | { available: true; credentials: ClassicCredential[] }
+  | { available: false; reason: string };
+
 /** Reads and revokes an organization's fine-grained PAT grants through Octokit. */
 export interface TokenSource {
-  listGrants(org: string, onPage?: (listed: number) => void): Promise<Grant[]>;
+  listGrants(org: string, onPage?: (listed: number) => void, filter?: GrantFilter): Promise<Grant[]>;
+  /** Classic PATs' SSO authorizations: only on Enterprise Cloud orgs with SAML SSO. */
+  listClassicCredentials(org: string, login?: string): Promise<ClassicListing>;
+  removeClassicCredential(org: string, credentialId: number): Promise<void>;
   listRequests(org: string): Promise<PatRequest[]>;
   revokeGrants(org: string, patIds: readonly number[]): Promise<RevocationOutcome[]>;
 }
@@ -79,6 +96,47 @@ function toGrant(p: GrantPayload): Grant {
     tokenExpiresAt: isoDate(p.token_expires_at),
     tokenLastUsedAt: isoDate(p.token_last_used_at),
   };
+}
+
+interface CredentialPayload {
+  login: string;
+  credential_id: number;
+  credential_type: string;
+  token_last_eight?: string;
+  scopes?: string[];
+  authorized_credential_note?: string | null;
+  authorized_credential_title?: string | null;
+}
+
+function toClassicCredential(c: CredentialPayload): ClassicCredential {
+  return {
+    credentialId: c.credential_id,
+    login: c.login,
+    lastEight: c.token_last_eight ?? "",
+    note: c.authorized_credential_note ?? c.authorized_credential_title ?? "",
+    scopes: c.scopes ?? [],
+  };
+}
+
+/**
+ * The list routes for a filter. GitHub reads repeated `owner[]` / `token_id[]` parameters (Octokit would
+ * join an array with commas), at most 10 owners or 50 token ids a request.
+ */
+function grantRoutes(filter: GrantFilter = {}): string[] {
+  const base = "GET /orgs/{org}/personal-access-tokens";
+  const chunks = <T>(items: readonly T[], size: number) =>
+    Array.from({ length: Math.ceil(items.length / size) }, (_, i) => items.slice(i * size, i * size + size));
+  if (filter.owners?.length) {
+    return chunks(filter.owners, OWNER_FILTER_MAX).map(
+      (owners) => `${base}?${owners.map((o) => `owner[]=${encodeURIComponent(o)}`).join("&")}`,
+    );
+  }
+  if (filter.tokenIds?.length) {
+    return chunks(filter.tokenIds, TOKEN_ID_FILTER_MAX).map(
+      (ids) => `${base}?${ids.map((id) => `token_id[]=${id}`).join("&")}`,
+    );
+  }
+  return [base];
 }
 
 function toRequest(p: RequestPayload): PatRequest {
@@ -165,21 +223,58 @@ export function makeGitHubTokenSource(options: GitHubClientOptions): TokenSource
   };
 
   return {
-    async listGrants(org, onPage) {
+    async listGrants(org, onPage, filter) {
       const octokit = await clientFor(org);
       const grants: Grant[] = [];
       try {
-        for await (const page of octokit.paginate.iterator(octokit.rest.orgs.listPatGrants, {
-          org,
-          per_page: PAGE_SIZE,
-        })) {
-          for (const item of page.data) grants.push(toGrant(item));
-          onPage?.(grants.length);
+        for (const route of grantRoutes(filter)) {
+          for await (const page of octokit.paginate.iterator(route, { org, per_page: PAGE_SIZE })) {
+            for (const item of page.data as GrantPayload[]) grants.push(toGrant(item));
+            onPage?.(grants.length);
+          }
         }
       } catch (error) {
         throw describe(error, `listing the fine-grained tokens of ${org}`);
       }
       return grants;
+    },
+
+    async listClassicCredentials(org, login) {
+      const octokit = await clientFor(org);
+      try {
+        // Enterprise Cloud only, so not in Octokit's api.github.com method list: the route itself.
+        const items = await octokit.paginate("GET /orgs/{org}/credential-authorizations", {
+          org,
+          per_page: PAGE_SIZE,
+          ...(login ? { login } : {}),
+        });
+        const credentials = (items as CredentialPayload[])
+          .filter((c) => c.credential_type === "personal access token")
+          .filter((c) => !login || c.login.toLowerCase() === login.toLowerCase())
+          .map(toClassicCredential);
+        return { available: true, credentials };
+      } catch (error) {
+        if (error instanceof RequestError && (error.status === 404 || error.status === 403)) {
+          return {
+            available: false,
+            reason: `GitHub answered ${error.status} for credential authorizations: the org has no SAML SSO (Enterprise Cloud), so it has no classic PATs to revoke here`,
+          };
+        }
+        throw describe(error, `listing the classic PAT authorizations of ${org}`);
+      }
+    },
+
+    async removeClassicCredential(org, credentialId) {
+      const octokit = await clientFor(org);
+      try {
+        await octokit.request("DELETE /orgs/{org}/credential-authorizations/{credential_id}", {
+          org,
+          credential_id: credentialId,
+        });
+      } catch (error) {
+        if (error instanceof RequestError && error.status === 404) return; // already removed
+        throw describe(error, `removing classic PAT authorization ${credentialId} in ${org}`);
+      }
     },
 
     async listRequests(org) {

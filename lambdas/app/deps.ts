@@ -5,7 +5,7 @@ import { type GitHubCredentials, makeGitHubTokenSource, type TokenSource } from 
 import { type Ledger, makeDynamoLedger } from "../adapters/ledger";
 import { readSecret } from "../adapters/secrets";
 import { makeSlackNotifier, type Notifier } from "../adapters/slack";
-import { ConfigError, type Env, parseGitHubAppSecret, parsePolicyJson } from "../config";
+import { ConfigError, type Env, parseEnv, parseGitHubAppSecret, parsePolicyJson } from "../config";
 import type { Policy } from "../core/policy";
 import type { Log } from "./log";
 
@@ -104,4 +104,23 @@ export async function buildDeps(env: Env, options: DepsOptions): Promise<Deps> {
   });
   const { ledger, close } = await openLedger(env, options);
   return { github, ledger, ...(notifier ? { notifier } : {}), policy, close };
+}
+
+/**
+ * A Lambda's dependencies, built on first use and kept for the life of the execution environment (config
+ * and secrets once per cold start); a failed build is retried by the next invocation.
+ */
+export function lazyDepsFromEnvironment(log: Log): () => Promise<Deps> {
+  let deps: Promise<Deps> | undefined;
+  return () => {
+    if (!deps) {
+      deps = Promise.resolve()
+        .then(() => buildDeps(parseEnv(process.env), { allowEmbedded: false, log }))
+        .catch((error: unknown) => {
+          deps = undefined;
+          throw error;
+        });
+    }
+    return deps;
+  };
 }

@@ -1,5 +1,14 @@
 import type { ImportOutcome } from "../core/ledger-import";
-import type { SweepReport } from "../core/report";
+import type { RevokeReport, SweepReport } from "../core/report";
+
+/** At a terminal, long lists stop after this many rows; `--json` always has them all. */
+const MAX_ROWS = 25;
+
+function capped<T>(items: readonly T[]): { shown: readonly T[]; more: string[] } {
+  const shown = items.slice(0, MAX_ROWS);
+  const hidden = items.length - shown.length;
+  return { shown, more: hidden > 0 ? [`  … and ${hidden} more (--json lists them all)`] : [] };
+}
 
 function table(rows: string[][]): string {
   const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? "").length))) ?? [];
@@ -84,4 +93,61 @@ export function formatImport(outcomes: readonly ImportOutcome[], dryRun: boolean
   );
   const summary = `${count("added")} added, ${count("updated")} updated, ${count("unchanged")} unchanged${dryRun ? " (dry run: nothing written)" : ""}`;
   return `${[...lines, summary].join("\n")}\n`;
+}
+
+export function formatRevokeReport(report: RevokeReport): string {
+  const out: string[] = [];
+  out.push(
+    `patrol revoke · ${report.org} · ${report.selector}${report.dryRun ? " (dry run: nothing was changed)" : ""}`,
+  );
+  out.push(`asked by ${report.requestedBy}: ${report.reason}`, "");
+  out.push(`${report.dryRun ? "Would revoke" : "Revoked"} (${report.revoked.length})`);
+  if (report.revoked.length > 0) {
+    const { shown, more } = capped(report.revoked);
+    out.push(
+      table([
+        ["TOKEN", "OWNER", "GRANT", "TOKEN ID"],
+        ...shown.map((r) => [r.tokenName, r.owner, String(r.patId), String(r.tokenId)]),
+      ]),
+      ...more,
+    );
+  }
+  if (report.failed.length > 0) {
+    out.push("", `FAILED (${report.failed.length}): revoke these by hand in the org's settings now`);
+    out.push(
+      table([
+        ["TOKEN", "OWNER", "GRANT", "ERROR"],
+        ...report.failed.map((f) => [f.tokenName, f.owner, String(f.patId), f.error]),
+      ]),
+    );
+  }
+  if (report.alreadyGone.length > 0) {
+    out.push("", `Already cut off (${report.alreadyGone.length})`);
+    const { shown, more } = capped(report.alreadyGone);
+    for (const g of shown) {
+      out.push(
+        `  ${g.tokenName ?? `grant ${g.patId ?? ""}${g.tokenId ?? ""}`}${g.owner ? ` of ${g.owner}` : ""}: ${g.note}`,
+      );
+    }
+    out.push(...more);
+  }
+  if (report.classic.checked || report.classic.note) {
+    out.push(
+      "",
+      report.classic.checked
+        ? `Classic PAT SSO authorizations removed: ${report.classic.revoked.length}`
+        : `Classic PATs: ${report.classic.note}`,
+    );
+    for (const f of report.classic.failed)
+      out.push(`  FAILED credential ${f.credentialId} of ${f.login}: ${f.error}`);
+  }
+  for (const e of report.errors) out.push(`Error (${e.stage}): ${e.message}`);
+  out.push(
+    "",
+    report.slack.sent
+      ? "Slack: told"
+      : `Slack: not told (${report.slack.error ?? report.slack.skipped ?? "not configured"})`,
+  );
+  out.push(report.summary);
+  return `${out.join("\n")}\n`;
 }

@@ -2,14 +2,17 @@ import { randomUUID } from "node:crypto";
 import { readFile, writeFile } from "node:fs/promises";
 import { basename } from "node:path";
 import { Command, CommanderError, Option } from "commander";
+import { invokeFunction, RemoteFunctionError } from "../adapters/lambda-invoke";
 import { buildDeps, type Deps } from "../app/deps";
+import { runRevoke } from "../app/run-revoke";
 import { runSweep } from "../app/run-sweep";
 import { ConfigError, parseEnv } from "../config";
 import { CsvError, ledgerCsv, parseLedgerCsv } from "../core/ledger-csv";
 import { planImport } from "../core/ledger-import";
-import { exitCodeOf } from "../core/report";
+import { exitCodeOf, type RevokeReport, revokeExitCode } from "../core/report";
+import { InvalidRevokeError, parseRevokeRequest } from "../core/revoke";
 import { OrgSchema } from "../handlers/sweep";
-import { formatImport, formatSweepReport } from "./format";
+import { formatImport, formatRevokeReport, formatSweepReport } from "./format";
 
 const PATROL_VERSION = "0.1.0";
 
@@ -73,6 +76,64 @@ function progress(io: CliIo, json: boolean) {
   };
 }
 
+interface RevokeOptions {
+  org: string;
+  patId?: string[];
+  tokenId?: string[];
+  owner?: string;
+  tokenName?: string;
+  all?: boolean;
+  confirm?: string;
+  reason: string;
+  by: string;
+  dryRun?: boolean;
+  json?: boolean;
+  function?: string;
+}
+
+function numbers(flag: string, values: string[]): number[] {
+  return values
+    .flatMap((v) => v.split(","))
+    .map((v) => {
+      if (!/^\d+$/.test(v.trim())) throw new UsageError(`${flag}: "${v}" is not a number`);
+      return Number(v.trim());
+    });
+}
+
+/** The revoke Lambda's event, from the flags: the CLI and the Lambda validate the very same shape. */
+function revokeEvent(opts: RevokeOptions): Record<string, unknown> {
+  const given = [
+    opts.patId && "--pat-id",
+    opts.tokenId && "--token-id",
+    opts.tokenName && "--token-name",
+    opts.all && "--all",
+    opts.owner && !opts.tokenName && "--owner",
+  ].filter(Boolean);
+  if (given.length !== 1) {
+    throw new UsageError(
+      `expected exactly one of --pat-id, --token-id, --owner, --token-name [--owner], --all --confirm ORG; got ${given.length ? given.join(", ") : "none"}`,
+    );
+  }
+  if (opts.owner && (opts.patId || opts.tokenId || opts.all))
+    throw new UsageError("--owner goes alone or with --token-name");
+  const selector = opts.patId
+    ? { patIds: numbers("--pat-id", opts.patId) }
+    : opts.tokenId
+      ? { tokenIds: numbers("--token-id", opts.tokenId) }
+      : opts.tokenName
+        ? { tokenName: opts.tokenName, ...(opts.owner ? { owner: opts.owner } : {}) }
+        : opts.all
+          ? { all: true, confirm: opts.confirm ?? "" }
+          : { owner: opts.owner };
+  return {
+    org: opts.org,
+    selector,
+    reason: opts.reason,
+    requestedBy: opts.by,
+    ...(opts.dryRun ? { dryRun: true } : {}),
+  };
+}
+
 function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
   const program = new Command("patrol")
     .description("Governs the fine-grained personal access tokens that reach a GitHub organization.")
@@ -102,6 +163,41 @@ function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
       if (io.interactive) io.stderr("\r\x1b[K");
       io.stdout(opts.json ? `${JSON.stringify(report, null, 2)}\n` : formatSweepReport(report));
       setExit(exitCodeOf(report));
+    });
+
+  program
+    .command("revoke")
+    .description("revoke at once after a compromise; the ledger flags what was revoked so it stays cut off")
+    .requiredOption("--org <org>", "GitHub organization login")
+    .option("--pat-id <ids...>", "grant ids (GitHub's pat_id)")
+    .option("--token-id <ids...>", "token ids")
+    .option("--owner <login>", "every token of this person (with --token-name: only that token of theirs)")
+    .option("--token-name <name>", "the token of this name")
+    .option("--all", "every token in the organization (break glass; needs --confirm ORG)")
+    .option("--confirm <org>", "the organization's name again, for --all")
+    .requiredOption("--reason <text>", "why: recorded in the ledger and told to Slack")
+    .requiredOption("--by <who>", "who asks: recorded in the ledger and told to Slack")
+    .option("--dry-run", "show what would be revoked and change nothing")
+    .option("--json", "print one JSON document on stdout and nothing else there")
+    .option("--function <name>", "invoke the deployed revoke Lambda (name or ARN) instead of running locally")
+    .action(async (opts: RevokeOptions) => {
+      const event = revokeEvent(opts);
+      const request = parseRevokeRequest(event); // exit 2 on bad input, before anything is touched
+      let report: RevokeReport;
+      if (opts.function) {
+        try {
+          report = (await invokeFunction(opts.function, event)) as RevokeReport;
+        } catch (error) {
+          if (error instanceof RemoteFunctionError && error.errorType === "InvalidRevokeError") {
+            throw new UsageError(error.message);
+          }
+          throw error;
+        }
+      } else {
+        report = await withDeps(io, (deps) => runRevoke(deps, request, new Date(), randomUUID()));
+      }
+      io.stdout(opts.json ? `${JSON.stringify(report, null, 2)}\n` : formatRevokeReport(report));
+      setExit(revokeExitCode(report));
     });
 
   const ledger = program.command("ledger").description("the register of approved tokens");
@@ -174,7 +270,12 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo): Prom
       // Help and version are not errors; anything else commander refuses is bad input.
       return error.exitCode === 0 ? EXIT.ok : EXIT.badInput;
     }
-    if (error instanceof UsageError || error instanceof CsvError || error instanceof ConfigError) {
+    if (
+      error instanceof UsageError ||
+      error instanceof CsvError ||
+      error instanceof ConfigError ||
+      error instanceof InvalidRevokeError
+    ) {
       io.stderr(`patrol: ${error.message}\n`);
       return EXIT.badInput;
     }

@@ -1,4 +1,4 @@
-import type { SweepReport } from "./report";
+import type { RevokeReport, SweepReport } from "./report";
 import type { Alert, AlertKind, Revocation } from "./types";
 
 /** A Slack message as Block Kit data. Building it is pure; the Slack adapter only sends it. */
@@ -88,4 +88,62 @@ export function buildDigest(
   });
   const text = `patrol · ${report.org}: ${revokedLines.length} revoked, ${alerts.length - late.length} alerts, ${report.errors.length} errors`;
   return { text, blocks };
+}
+
+/** The message Slack gets at once after an on-demand revocation: who asked, why, what was cut off, what failed. */
+export function buildRevokeMessage(report: RevokeReport): SlackMessage {
+  const blocks: Record<string, unknown>[] = [
+    {
+      type: "header",
+      text: { type: "plain_text", text: `patrol · on-demand revocation · ${report.org}`.slice(0, 150) },
+    },
+    {
+      type: "section",
+      text: {
+        type: "mrkdwn",
+        text: `*${escapeMrkdwn(report.requestedBy)}* asked to revoke ${escapeMrkdwn(report.selector)}\n>${escapeMrkdwn(report.reason)}`,
+      },
+    },
+  ];
+  const grants = (items: readonly { tokenName: string; owner: string }[]) =>
+    items.map((g) => `• \`${escapeMrkdwn(g.tokenName)}\` of ${escapeMrkdwn(g.owner)}`);
+  if (report.revoked.length > 0) blocks.push(section(":no_entry: Revoked", grants(report.revoked)));
+  if (report.classic.revoked.length > 0) {
+    blocks.push(
+      section(
+        ":no_entry: Classic PAT SSO authorizations removed",
+        report.classic.revoked.map((c) => `• …${escapeMrkdwn(c.lastEight)} of ${escapeMrkdwn(c.login)}`),
+      ),
+    );
+  }
+  if (report.failed.length > 0 || report.classic.failed.length > 0 || report.errors.length > 0) {
+    blocks.push(
+      section(":x: Failed — act now", [
+        ...report.failed.map(
+          (f) => `• \`${escapeMrkdwn(f.tokenName)}\` of ${escapeMrkdwn(f.owner)}: ${escapeMrkdwn(f.error)}`,
+        ),
+        ...report.classic.failed.map(
+          (f) =>
+            `• classic credential ${f.credentialId} of ${escapeMrkdwn(f.login)}: ${escapeMrkdwn(f.error)}`,
+        ),
+        ...report.errors.map((e) => `• ${e.stage}: ${escapeMrkdwn(e.message)}`),
+      ]),
+    );
+  }
+  if (report.alreadyGone.length > 0) {
+    blocks.push(
+      section(
+        ":white_check_mark: Already cut off",
+        report.alreadyGone.map(
+          (g) =>
+            `• ${escapeMrkdwn(g.tokenName ?? `grant ${g.patId ?? ""}${g.tokenId ?? ""}`)}${g.owner ? ` of ${escapeMrkdwn(g.owner)}` : ""}: ${escapeMrkdwn(g.note)}`,
+        ),
+      ),
+    );
+  }
+  blocks.push({
+    type: "context",
+    elements: [{ type: "mrkdwn", text: `${escapeMrkdwn(report.summary)} · run ${report.runId}` }],
+  });
+  return { text: `patrol · ${report.org}: ${report.summary}`, blocks };
 }

@@ -70,3 +70,41 @@ export function exitCodeOf(report: SweepReport): 0 | 1 | 3 {
   if (report.held.some((h) => h.heldBy === "cap")) return 3;
   return 0;
 }
+
+/** What an on-demand revocation did: the revoke Lambda's return value and `patrol revoke --json`. */
+export interface RevokeReport {
+  org: string;
+  dryRun: boolean;
+  selector: string;
+  reason: string;
+  requestedBy: string;
+  runId: string;
+  at: string;
+  /** Grants the selector matched on GitHub. */
+  matched: number;
+  revoked: RevokedGrant[];
+  alreadyGone: { patId?: number; tokenId?: number; tokenName?: string; owner?: string; note: string }[];
+  failed: (RevokedGrant & { error: string })[];
+  classic: {
+    checked: boolean;
+    note?: string;
+    revoked: { credentialId: number; login: string; lastEight: string }[];
+    failed: { credentialId: number; login: string; error: string }[];
+  };
+  slack: { sent: boolean; skipped?: string; error?: string };
+  errors: ReportError[];
+  /** One line for a person: what happened. */
+  summary: string;
+}
+
+export interface RevokedGrant {
+  patId: number;
+  tokenId: number;
+  tokenName: string;
+  owner: string;
+}
+
+/** 0 done; 1 some revocation failed or a step failed (a Slack failure included, so it is seen). */
+export function revokeExitCode(report: RevokeReport): 0 | 1 {
+  return report.failed.length > 0 || report.classic.failed.length > 0 || report.errors.length > 0 ? 1 : 0;
+}

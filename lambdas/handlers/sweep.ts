@@ -3,9 +3,8 @@ import { Logger } from "@aws-lambda-powertools/logger";
 import { Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
 import type { Context } from "aws-lambda";
 import { z } from "zod";
-import { buildDeps, type Deps } from "../app/deps";
+import { type Deps, lazyDepsFromEnvironment } from "../app/deps";
 import { runSweep } from "../app/run-sweep";
-import { parseEnv } from "../config";
 import type { SweepReport } from "../core/report";
 
 export const logger = new Logger({ serviceName: "patrol" });
@@ -81,19 +80,4 @@ export function makeSweepHandler(getDeps: () => Promise<Deps>) {
   };
 }
 
-let deps: Promise<Deps> | undefined;
-
-/** Config and secrets are loaded once per cold start; a failed load is retried by the next invocation. */
-function depsFromEnvironment(): Promise<Deps> {
-  if (!deps) {
-    deps = Promise.resolve()
-      .then(() => buildDeps(parseEnv(process.env), { allowEmbedded: false, log: logger }))
-      .catch((error: unknown) => {
-        deps = undefined;
-        throw error;
-      });
-  }
-  return deps;
-}
-
-export const handler = makeSweepHandler(depsFromEnvironment);
+export const handler = makeSweepHandler(lazyDepsFromEnvironment(logger));

@@ -1,0 +1,398 @@
+import { z } from "zod";
+import { type ChangeContext, entryIdForToken, LedgerChanges, newEntry } from "./changes";
+import { formatPermissions } from "./permissions";
+import type { EntryWrite, Grant, LedgerEntry } from "./types";
+
+/**
+ * On-demand revocation after a compromise: the event, and the pure planning of what to revoke and what
+ * the ledger must remember. The I/O is in lambdas/app/run-revoke.ts.
+ */
+
+const login = z
+  .string({ message: "expected a GitHub login as a string" })
+  .trim()
+  .regex(/^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}$/, "expected a GitHub login");
+const ids = (what: string) =>
+  z
+    .array(
+      z
+        .number({ message: `expected ${what} as numbers` })
+        .int()
+        .positive(),
+      {
+        message: `expected an array of ${what}`,
+      },
+    )
+    .min(1, `expected at least one ${what.replace(/s$/, "")}`)
+    .max(10_000, `expected at most 10,000 ${what}`);
+
+const SELECTORS = {
+  patIds: z.object({ patIds: ids("grant ids") }).strict(),
+  tokenIds: z.object({ tokenIds: ids("token ids") }).strict(),
+  owner: z.object({ owner: login }).strict(),
+  tokenName: z
+    .object({ tokenName: z.string().trim().min(1, "expected a token name"), owner: login.optional() })
+    .strict(),
+  all: z
+    .object({
+      all: z.literal(true, { message: "expected true" }),
+      confirm: z.string({ message: 'expected "confirm": the organization\'s name, repeated' }),
+    })
+    .strict(),
+} as const;
+
+export type Selector =
+  | z.output<(typeof SELECTORS)["patIds"]>
+  | z.output<(typeof SELECTORS)["tokenIds"]>
+  | z.output<(typeof SELECTORS)["owner"]>
+  | z.output<(typeof SELECTORS)["tokenName"]>
+  | z.output<(typeof SELECTORS)["all"]>;
+
+export interface RevokeRequest {
+  org: string;
+  selector: Selector;
+  reason: string;
+  requestedBy: string;
+  dryRun: boolean;
+}
+
+export class InvalidRevokeError extends Error {
+  override name = "InvalidRevokeError";
+}
+
+const SELECTOR_HELP =
+  'exactly one of { "patIds": [n…] }, { "tokenIds": [n…] }, { "owner": "login" }, { "tokenName": "name", "owner"?: "login" }, { "all": true, "confirm": "<org>" }';
+
+function issues(error: z.ZodError, prefix: string): string {
+  return error.issues.map((i) => `${[prefix, ...i.path].filter(Boolean).join(".")}: ${i.message}`).join("; ");
+}
+
+/** Validates a revoke event; the message names each bad field and what was expected. Nothing is revoked on error. */
+export function parseRevokeRequest(event: unknown): RevokeRequest {
+  const Envelope = z
+    .object({
+      org: login,
+      selector: z.record(z.string(), z.unknown(), { message: `expected an object: ${SELECTOR_HELP}` }),
+      reason: z.string({ message: "expected why, as text" }).trim().min(1, "expected why, as text"),
+      requestedBy: z
+        .string({ message: "expected who asks, as text" })
+        .trim()
+        .min(1, "expected who asks, as text"),
+      dryRun: z.boolean({ message: "expected true or false" }).optional(),
+    })
+    .strict();
+  const envelope = Envelope.safeParse(event);
+  if (!envelope.success)
+    throw new InvalidRevokeError(`invalid revoke request: ${issues(envelope.error, "")}`);
+  const { org, selector: raw, reason, requestedBy, dryRun } = envelope.data;
+
+  const keys = Object.keys(raw);
+  const kind = (["all", "patIds", "tokenIds", "tokenName", "owner"] as const).find((k) => k in raw);
+  if (!kind) {
+    throw new InvalidRevokeError(
+      `invalid revoke request: selector: expected ${SELECTOR_HELP}; got ${keys.length ? keys.join(", ") : "an empty object"}`,
+    );
+  }
+  const parsed = SELECTORS[kind].safeParse(raw);
+  if (!parsed.success) {
+    throw new InvalidRevokeError(
+      `invalid revoke request: ${issues(parsed.error, "selector")} (selector: ${SELECTOR_HELP})`,
+    );
+  }
+  const selector = parsed.data as Selector;
+  if ("all" in selector && selector.confirm !== org) {
+    throw new InvalidRevokeError(
+      `invalid revoke request: selector.confirm: revoking every token in the organization needs "confirm": "${org}" (the organization's name, repeated)`,
+    );
+  }
+  return { org, selector, reason, requestedBy, dryRun: dryRun ?? false };
+}
+
+export function describeSelector(selector: Selector): string {
+  if ("all" in selector) return "every token in the organization";
+  if ("patIds" in selector) return `grant ids ${selector.patIds.join(", ")}`;
+  if ("tokenIds" in selector) return `token ids ${selector.tokenIds.join(", ")}`;
+  if ("tokenName" in selector)
+    return `token "${selector.tokenName}"${selector.owner ? ` of ${selector.owner}` : ""}`;
+  return `every token of ${selector.owner}`;
+}
+
+/** Whether a listed grant is one the selector names (the list may be filtered more loosely than that). */
+export function selects(selector: Selector, grant: Grant): boolean {
+  if ("all" in selector) return true;
+  if ("patIds" in selector) return selector.patIds.includes(grant.patId);
+  if ("tokenIds" in selector) return selector.tokenIds.includes(grant.tokenId);
+  if ("tokenName" in selector) {
+    return (
+      grant.tokenName === selector.tokenName &&
+      (!selector.owner || grant.owner.toLowerCase() === selector.owner.toLowerCase())
+    );
+  }
+  return grant.owner.toLowerCase() === selector.owner.toLowerCase();
+}
+
+export interface GoneTarget {
+  patId?: number;
+  tokenId?: number;
+  tokenName?: string;
+  owner?: string;
+  note: string;
+}
+
+/** What the selector named that is no longer listed: the answer to "did it stay cut off?". */
+export function alreadyGone(
+  selector: Selector,
+  grants: readonly Grant[],
+  ledger: readonly LedgerEntry[],
+): GoneTarget[] {
+  const revokedBefore = (e: LedgerEntry) =>
+    e.revokedAt
+      ? `revoked ${e.revokedAt.slice(0, 10)} by ${e.revokedBy ?? "unknown"}`
+      : `ledger status ${e.status}`;
+  if ("patIds" in selector) {
+    const listed = new Set(grants.map((g) => g.patId));
+    return selector.patIds
+      .filter((id) => !listed.has(id))
+      .map((patId) => {
+        const e = ledger.find((x) => x.patId === patId);
+        return {
+          patId,
+          ...(e
+            ? { tokenName: e.tokenName, owner: e.owner, note: revokedBefore(e) }
+            : { note: "not listed" }),
+        };
+      });
+  }
+  if ("tokenIds" in selector) {
+    const listed = new Set(grants.map((g) => g.tokenId));
+    return selector.tokenIds
+      .filter((id) => !listed.has(id))
+      .map((tokenId) => {
+        const e = ledger.find((x) => x.tokenId === tokenId);
+        return {
+          tokenId,
+          ...(e
+            ? { tokenName: e.tokenName, owner: e.owner, note: revokedBefore(e) }
+            : { note: "not listed" }),
+        };
+      });
+  }
+  if ("all" in selector) return [];
+  // By owner or name: the ledger's tokens that match and are no longer listed, revoked before.
+  const listed = new Set(grants.map((g) => g.tokenId));
+  return ledger
+    .filter((e) => e.revokedAt && (e.tokenId === null || !listed.has(e.tokenId)))
+    .filter((e) =>
+      "tokenName" in selector
+        ? e.tokenName === selector.tokenName &&
+          (!selector.owner || e.owner.toLowerCase() === selector.owner.toLowerCase())
+        : e.owner.toLowerCase() === selector.owner.toLowerCase(),
+    )
+    .map((e) => ({
+      ...(e.tokenId !== null ? { tokenId: e.tokenId } : {}),
+      tokenName: e.tokenName,
+      owner: e.owner,
+      note: revokedBefore(e),
+    }));
+}
+
+export interface RevokeTarget {
+  entryId: string;
+  patId: number;
+  tokenId: number;
+  tokenName: string;
+  owner: string;
+}
+
+/** A classic PAT's SSO authorization (Enterprise Cloud orgs with SAML SSO). */
+export interface ClassicCredential {
+  credentialId: number;
+  login: string;
+  lastEight: string;
+  note: string;
+  scopes: string[];
+}
+
+function findEntry(
+  ledger: LedgerChanges,
+  byTokenId: Map<number, string>,
+  grant: Grant,
+): LedgerEntry | undefined {
+  const id = byTokenId.get(grant.tokenId);
+  if (id) return ledger.get(id);
+  const owner = grant.owner.toLowerCase();
+  for (const e of ledger.all()) {
+    if (e.tokenId === null && e.owner.toLowerCase() === owner && e.tokenName === grant.tokenName) return e;
+  }
+  return undefined;
+}
+
+/**
+ * Before the revocation calls: every target gets an entry (tokens unknown to the ledger included) carrying
+ * the intent, so the reason is on record even if the process dies before GitHub answers.
+ */
+export function planRevoke(
+  request: RevokeRequest,
+  grants: readonly Grant[],
+  ledger: readonly LedgerEntry[],
+  ctx: ChangeContext,
+): { targets: RevokeTarget[]; writes: EntryWrite[]; entries: LedgerEntry[] } {
+  const changes = new LedgerChanges(ledger, ctx);
+  const byTokenId = new Map(
+    ledger.filter((e) => e.tokenId !== null).map((e) => [e.tokenId as number, e.entryId]),
+  );
+  const targets: RevokeTarget[] = [];
+  const nowIso = ctx.now.toISOString();
+  const detail = `${request.reason} (requested by ${request.requestedBy})`;
+  for (const grant of grants.filter((g) => selects(request.selector, g))) {
+    let entry = findEntry(changes, byTokenId, grant);
+    if (!entry) {
+      entry = changes.create(
+        newEntry({
+          org: ctx.org,
+          entryId: changes.freeId(entryIdForToken(grant.tokenId)),
+          tokenId: grant.tokenId,
+          patId: grant.patId,
+          tokenName: grant.tokenName,
+          owner: grant.owner,
+          scope: grant.repositorySelection,
+          expiresAt: grant.tokenExpiresAt,
+          status: "unregistered",
+          firstSeenAt: nowIso,
+          notes: `seen with ${formatPermissions(grant.permissions) || "no permissions"}`,
+        }),
+        "discovered",
+        "revoked on demand before it was ever registered",
+      );
+      byTokenId.set(grant.tokenId, entry.entryId);
+    }
+    changes.update(
+      entry.entryId,
+      {
+        tokenId: grant.tokenId,
+        patId: grant.patId,
+        pendingRevocation: {
+          reason: "on-demand",
+          detail,
+          patId: grant.patId,
+          at: nowIso,
+          by: request.requestedBy,
+          runId: ctx.runId ?? "",
+        },
+      },
+      "revoke-intent",
+      `on-demand: ${detail}`,
+    );
+    targets.push({
+      entryId: entry.entryId,
+      patId: grant.patId,
+      tokenId: grant.tokenId,
+      tokenName: grant.tokenName,
+      owner: grant.owner,
+    });
+  }
+  return { targets, writes: changes.writes(), entries: [...changes.all()] };
+}
+
+/**
+ * After the calls: each revoked token's entry records reason, requester and time, and is `flagged` so a
+ * re-approved token is revoked again by the next sweep. Tokens the ledger never approved end `revoked`
+ * (their reappearance is treated as flagged too). Failures keep their intent for the next attempt.
+ */
+export function completeRevoke(
+  request: RevokeRequest,
+  entries: readonly LedgerEntry[],
+  targets: readonly RevokeTarget[],
+  revokedPatIds: ReadonlySet<number>,
+  failures: ReadonlyMap<number, string>,
+  ctx: ChangeContext,
+): EntryWrite[] {
+  const changes = new LedgerChanges(entries, ctx);
+  const nowIso = ctx.now.toISOString();
+  const reason = `on-demand: ${request.reason}`;
+  for (const target of targets) {
+    const entry = changes.get(target.entryId);
+    if (!entry) continue;
+    if (!revokedPatIds.has(target.patId)) {
+      changes.note(target.entryId, "revoke-failed", failures.get(target.patId) ?? "no answer from GitHub");
+      continue;
+    }
+    changes.update(
+      target.entryId,
+      {
+        status: entry.status === "unregistered" ? "revoked" : "flagged",
+        revokedReason: reason,
+        revokedAt: nowIso,
+        revokedBy: request.requestedBy,
+        pendingRevocation: null,
+      },
+      "revoked",
+      `${reason} (on demand, requested by ${request.requestedBy})`,
+    );
+  }
+  return changes.writes();
+}
+
+/** Entries the selector names whose grants are already gone: flagged, so the token stays cut off. */
+export function flagGoneEntries(
+  request: RevokeRequest,
+  entries: readonly LedgerEntry[],
+  gone: readonly GoneTarget[],
+  ctx: ChangeContext,
+): EntryWrite[] {
+  const changes = new LedgerChanges(entries, ctx);
+  for (const target of gone) {
+    const entry = entries.find(
+      (e) =>
+        (target.patId !== undefined && e.patId === target.patId) ||
+        (target.tokenId !== undefined && e.tokenId === target.tokenId),
+    );
+    if (!entry || entry.status === "flagged" || entry.status === "revoked") continue;
+    changes.update(
+      entry.entryId,
+      { status: "flagged" },
+      "flagged",
+      `on-demand: ${request.reason} (requested by ${request.requestedBy}); the grant was already gone`,
+    );
+  }
+  return changes.writes();
+}
+
+/** Classic PAT authorizations removed on demand get ledger entries too, so the audit trail is complete. */
+export function recordClassic(
+  request: RevokeRequest,
+  entries: readonly LedgerEntry[],
+  removed: readonly ClassicCredential[],
+  ctx: ChangeContext,
+): EntryWrite[] {
+  const changes = new LedgerChanges(entries, ctx);
+  const nowIso = ctx.now.toISOString();
+  for (const cred of removed) {
+    const entryId = `classic-${cred.credentialId}`;
+    const fields = {
+      status: "revoked" as const,
+      revokedReason: `on-demand: ${request.reason}`,
+      revokedAt: nowIso,
+      revokedBy: request.requestedBy,
+    };
+    if (changes.get(entryId)) {
+      changes.update(entryId, fields, "revoked", `classic PAT SSO authorization removed on demand`);
+      continue;
+    }
+    changes.create(
+      newEntry({
+        org: ctx.org,
+        entryId,
+        tokenName: cred.note || `classic PAT …${cred.lastEight}`,
+        owner: cred.login,
+        scope: cred.scopes.join(", "),
+        notes: `classic PAT ending ${cred.lastEight}, SSO credential ${cred.credentialId}`,
+        firstSeenAt: nowIso,
+        ...fields,
+      }),
+      "revoked",
+      `classic PAT SSO authorization removed on demand: ${request.reason} (requested by ${request.requestedBy})`,
+    );
+  }
+  return changes.writes();
+}
