@@ -65,6 +65,8 @@ export interface TokenSource {
   /** Classic PATs' SSO authorizations: only on Enterprise Cloud orgs with SAML SSO. */
   listClassicCredentials(org: string, login?: string): Promise<ClassicListing>;
   removeClassicCredential(org: string, credentialId: number): Promise<void>;
+  /** Approves or denies a pending request; a denial's reason (≤ 1,024 characters) is shown to the requester. */
+  reviewRequest(org: string, requestId: number, action: "approve" | "deny", reason?: string): Promise<void>;
   listRequests(org: string): Promise<PatRequest[]>;
   revokeGrants(org: string, patIds: readonly number[]): Promise<RevocationOutcome[]>;
 }
@@ -261,6 +263,23 @@ export function makeGitHubTokenSource(options: GitHubClientOptions): TokenSource
           };
         }
         throw describe(error, `listing the classic PAT authorizations of ${org}`);
+      }
+    },
+
+    async reviewRequest(org, requestId, action, reason) {
+      const octokit = await clientFor(org);
+      try {
+        await octokit.rest.orgs.reviewPatGrantRequest({
+          org,
+          pat_request_id: requestId,
+          action,
+          ...(reason ? { reason } : {}),
+        });
+      } catch (error) {
+        throw describe(
+          error,
+          `${action === "approve" ? "approving" : "denying"} request ${requestId} in ${org}`,
+        );
       }
     },
 

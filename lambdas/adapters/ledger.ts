@@ -11,6 +11,8 @@ export interface Ledger {
   load(org: string): Promise<LedgerEntry[]>;
   write(writes: readonly EntryWrite[]): Promise<WriteResult>;
   history(org: string, entryId: string): Promise<LedgerEvent[]>;
+  /** Every event of the org, in entry and version order: the audit trail for an export. */
+  events(org: string): Promise<LedgerEvent[]>;
 }
 
 export interface WriteResult {
@@ -112,6 +114,11 @@ export function makeDynamoLedger(
     async load(org) {
       const items = await query(org, "ENTRY#");
       return items.map(({ pk: _pk, sk: _sk, ...entry }) => entry as unknown as LedgerEntry);
+    },
+
+    async events(org) {
+      const items = await query(org, "EVENT#");
+      return items.map(({ pk: _pk, sk: _sk, ...event }) => event as unknown as LedgerEvent);
     },
 
     async history(org, entryId) {

@@ -1,5 +1,7 @@
 import type { ImportOutcome } from "../core/ledger-import";
+import type { LedgerSummary } from "../core/ledger-ops";
 import type { RevokeReport, SweepReport } from "../core/report";
+import type { LedgerEntry, LedgerEvent } from "../core/types";
 
 /** At a terminal, long lists stop after this many rows; `--json` always has them all. */
 const MAX_ROWS = 25;
@@ -149,5 +151,73 @@ export function formatRevokeReport(report: RevokeReport): string {
       : `Slack: not told (${report.slack.error ?? report.slack.skipped ?? "not configured"})`,
   );
   out.push(report.summary);
+  return `${out.join("\n")}\n`;
+}
+
+/** One entry as `ledger show` prints it: every field, then its whole history, oldest first. */
+export function formatEntry(entry: LedgerEntry, history: readonly LedgerEvent[]): string {
+  const field = (name: string, value: unknown) =>
+    `  ${name.padEnd(14)} ${value === null || value === "" || value === undefined ? "—" : String(value)}`;
+  const out = [
+    `${entry.owner}/${entry.tokenName} · ${entry.status} · entry ${entry.entryId} (version ${entry.version})`,
+    field("token id", entry.tokenId),
+    field("grant id", entry.patId),
+    field("request id", entry.requestId),
+    field("purpose", entry.purpose),
+    field("scope", entry.scope),
+    field("permissions", entry.permissions),
+    field("risks", entry.risks),
+    field("approved by", entry.approvedBy),
+    field("created", entry.createdAt),
+    field("expires", entry.expiresAt),
+    field("needed until", entry.neededUntil),
+    field("renew", entry.renew ? "yes" : "no"),
+    field("slack", entry.slack),
+    field("notes", entry.notes),
+  ];
+  if (entry.revokedAt)
+    out.push(field("revoked", `${entry.revokedAt} by ${entry.revokedBy}: ${entry.revokedReason}`));
+  if (entry.pendingRevocation)
+    out.push(field("revoking", `${entry.pendingRevocation.reason}: ${entry.pendingRevocation.detail}`));
+  out.push("", `History (${history.length})`);
+  for (const ev of [...history].sort((a, b) => a.version - b.version || a.at.localeCompare(b.at))) {
+    const changed = Object.keys(ev.changes);
+    out.push(
+      `  ${ev.at}  v${ev.version}  ${ev.action.padEnd(16)} ${ev.actor}: ${ev.reason}${changed.length ? ` [${changed.join(", ")}]` : ""}`,
+    );
+  }
+  return `${out.join("\n")}\n`;
+}
+
+export function formatLedgerSummary(summary: LedgerSummary): string {
+  const out = [`Ledger of ${summary.org} · ${summary.at.slice(0, 10)} · ${summary.total} entries`, ""];
+  out.push(
+    table([
+      ["STATUS", "COUNT"],
+      ...Object.entries(summary.byStatus)
+        .sort(([a], [b]) => a.localeCompare(b))
+        .map(([k, v]) => [k, String(v)]),
+    ]),
+  );
+  const list = (title: string, rows: string[][]) => {
+    out.push("", `${title} (${rows.length - 1})`);
+    if (rows.length > 1) out.push(table(rows));
+  };
+  list("Expiring in the next 30 days", [
+    ["TOKEN", "OWNER", "EXPIRES", "DAYS LEFT"],
+    ...summary.expiringSoon.map((e) => [e.tokenName, e.owner, e.expiresAt.slice(0, 10), String(e.daysLeft)]),
+  ]);
+  list("Unregistered (seen on GitHub, not in the register)", [
+    ["TOKEN", "OWNER", "FIRST SEEN"],
+    ...summary.unregistered.map((e) => [e.tokenName, e.owner, e.firstSeenAt?.slice(0, 10) ?? "—"]),
+  ]);
+  list("Without a purpose or an approver", [
+    ["TOKEN", "OWNER", "MISSING"],
+    ...summary.missingPurposeOrApprover.map((e) => [e.tokenName, e.owner, e.missing.join(", ")]),
+  ]);
+  list("Requests waiting for review", [
+    ["TOKEN", "OWNER", "REQUEST"],
+    ...summary.pendingRequests.map((e) => [e.tokenName, e.owner, String(e.requestId ?? "—")]),
+  ]);
   return `${out.join("\n")}\n`;
 }

@@ -7,12 +7,32 @@ import { buildDeps, type Deps } from "../app/deps";
 import { runRevoke } from "../app/run-revoke";
 import { runSweep } from "../app/run-sweep";
 import { ConfigError, parseEnv } from "../config";
-import { CsvError, ledgerCsv, parseLedgerCsv } from "../core/ledger-csv";
+import type { ChangeContext } from "../core/changes";
+import { CsvError, eventsCsv, ledgerCsv, normalizeDate, parseLedgerCsv } from "../core/ledger-csv";
 import { planImport } from "../core/ledger-import";
+import {
+  completeReview,
+  type EntryFields,
+  type EntryRef,
+  findEntry as findEntryOrThrow,
+  LedgerOpError,
+  planReview,
+  registerEntry,
+  setStatus,
+  summarizeLedger,
+  updateEntry,
+} from "../core/ledger-ops";
 import { exitCodeOf, type RevokeReport, revokeExitCode } from "../core/report";
 import { InvalidRevokeError, parseRevokeRequest } from "../core/revoke";
+import type { EntryWrite, LedgerEntry } from "../core/types";
 import { OrgSchema } from "../handlers/sweep";
-import { formatImport, formatRevokeReport, formatSweepReport } from "./format";
+import {
+  formatEntry,
+  formatImport,
+  formatLedgerSummary,
+  formatRevokeReport,
+  formatSweepReport,
+} from "./format";
 
 const PATROL_VERSION = "0.1.0";
 
@@ -134,6 +154,97 @@ function revokeEvent(opts: RevokeOptions): Record<string, unknown> {
   };
 }
 
+/** The entry fields a person may set, as options shared by register, update, approve and deny. */
+function withFieldOptions(command: Command): Command {
+  return command
+    .option("--purpose <text>", "why the token exists")
+    .option("--scope <text>", "repositories approved, e.g. 'subset: api, web' or 'all'")
+    .option("--permissions <text>", "permissions approved, e.g. 'contents:read; issues:write'")
+    .option("--risks <text>", "what a leak of this token would expose")
+    .option("--approved-by <who>", "who approved it (default: --by)")
+    .option("--created-at <date>", "when the token was created (YYYY-MM-DD)")
+    .option("--expires-at <date>", "when the token expires (YYYY-MM-DD)")
+    .option("--needed-until <date>", "after this date the token is revoked as no longer needed (YYYY-MM-DD)")
+    .option("--renew <yes|no>", "will it be renewed when it expires")
+    .option("--slack <member-id>", "Slack member id (U…) to mention in alerts")
+    .option("--notes <text>", "anything else");
+}
+
+interface FieldOptions {
+  purpose?: string;
+  scope?: string;
+  permissions?: string;
+  risks?: string;
+  approvedBy?: string;
+  createdAt?: string;
+  expiresAt?: string;
+  neededUntil?: string;
+  renew?: string;
+  slack?: string;
+  notes?: string;
+}
+
+function fieldsOf(opts: FieldOptions): EntryFields {
+  const date = (flag: string, value: string | undefined) => {
+    if (value === undefined) return undefined;
+    if (value === "" || value === "none") return null;
+    const iso = normalizeDate(value);
+    if (iso === null)
+      throw new UsageError(
+        `${flag}: "${value}" is not a date; expected YYYY-MM-DD or an ISO 8601 date-time with a zone`,
+      );
+    return iso;
+  };
+  const renew =
+    opts.renew === undefined
+      ? undefined
+      : { yes: true, y: true, true: true, no: false, n: false, false: false }[opts.renew.toLowerCase()];
+  if (opts.renew !== undefined && renew === undefined)
+    throw new UsageError(`--renew: "${opts.renew}" is not yes or no`);
+  if (opts.slack !== undefined && opts.slack !== "" && !/^[UW][A-Z0-9]{2,}$/.test(opts.slack)) {
+    throw new UsageError(`--slack: "${opts.slack}" is not a Slack member id (U… or W…)`);
+  }
+  const fields: EntryFields = {
+    purpose: opts.purpose,
+    scope: opts.scope,
+    permissions: opts.permissions,
+    risks: opts.risks,
+    approvedBy: opts.approvedBy,
+    createdAt: date("--created-at", opts.createdAt),
+    expiresAt: date("--expires-at", opts.expiresAt),
+    neededUntil: date("--needed-until", opts.neededUntil),
+    renew,
+    slack: opts.slack,
+    notes: opts.notes,
+  };
+  return Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined)) as EntryFields;
+}
+
+function withRefOptions(command: Command): Command {
+  return command
+    .option("--entry <id>", "the entry's id (as `ledger export` shows it)")
+    .option("--token-id <id>", "the token's id")
+    .option("--owner <login>", "the token's owner (with --token-name)")
+    .option("--token-name <name>", "the token's name (with --owner)");
+}
+
+function refOf(opts: { entry?: string; tokenId?: string; owner?: string; tokenName?: string }): EntryRef {
+  if (opts.entry) return { entryId: opts.entry };
+  if (opts.tokenId) {
+    if (!/^\d+$/.test(opts.tokenId)) throw new UsageError(`--token-id: "${opts.tokenId}" is not a number`);
+    return { tokenId: Number(opts.tokenId) };
+  }
+  if (opts.owner && opts.tokenName) return { owner: opts.owner, tokenName: opts.tokenName };
+  throw new UsageError("name the entry: --entry ID, --token-id N, or --owner LOGIN --token-name NAME");
+}
+
+function login(flag: string, value: string): string {
+  if (!/^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}$/.test(value)) {
+    throw new UsageError(`${flag}: "${value}" is not a GitHub login`);
+  }
+  return value;
+}
+
 function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
   const program = new Command("patrol")
     .description("Governs the fine-grained personal access tokens that reach a GitHub organization.")
@@ -244,13 +355,273 @@ function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
     .description("export the ledger for an audit")
     .requiredOption("--org <org>", "GitHub organization login", org)
     .addOption(new Option("--format <format>", "output format").choices(["csv", "json"]).default("csv"))
+    .option("--history", "every event too: JSON nests each entry's history; CSV lists one event a row")
     .option("--output <file>", "write to a file instead of stdout")
-    .action(async (opts: { org: string; format: "csv" | "json"; output?: string }) => {
-      const entries = await withDeps(io, (deps) => deps.ledger.load(opts.org));
+    .action(async (opts: { org: string; format: "csv" | "json"; history?: boolean; output?: string }) => {
+      const [entries, events] = await withDeps(io, async (deps) =>
+        Promise.all([
+          deps.ledger.load(opts.org),
+          opts.history ? deps.ledger.events(opts.org) : Promise.resolve([]),
+        ]),
+      );
       entries.sort((a, b) => a.owner.localeCompare(b.owner) || a.tokenName.localeCompare(b.tokenName));
-      const text = opts.format === "csv" ? ledgerCsv(entries) : `${JSON.stringify(entries, null, 2)}\n`;
+      let text: string;
+      if (opts.format === "csv") {
+        text = opts.history ? eventsCsv(entries, events) : ledgerCsv(entries);
+      } else {
+        const byEntry = new Map<string, typeof events>();
+        for (const event of events)
+          byEntry.set(event.entryId, [...(byEntry.get(event.entryId) ?? []), event]);
+        const rows = opts.history
+          ? entries.map((e) => ({ ...e, history: byEntry.get(e.entryId) ?? [] }))
+          : entries;
+        text = `${JSON.stringify(rows, null, 2)}\n`;
+      }
       if (opts.output) await writeFile(opts.output, text);
       else io.stdout(text);
+    });
+
+  /** Loads the org's ledger, applies one pure change, writes it; conflicts are errors, not overwrites. */
+  const change = async (
+    org: string,
+    by: string,
+    apply: (entries: LedgerEntry[], ctx: ChangeContext) => { entry: LedgerEntry; writes: EntryWrite[] },
+  ) =>
+    withDeps(io, async (deps) => {
+      const entries = await deps.ledger.load(org);
+      const ctx: ChangeContext = { org, now: new Date(), actor: by, runId: `cli-${randomUUID()}` };
+      const { entry, writes } = apply(entries, ctx);
+      const result = await deps.ledger.write(writes);
+      if (result.conflicts.length > 0) throw new Error(result.conflicts.map((c) => c.message).join("; "));
+      return { entry, history: await deps.ledger.history(org, entry.entryId) };
+    });
+
+  withFieldOptions(
+    ledger
+      .command("register")
+      .description("add a token to the register of approved tokens")
+      .requiredOption("--org <org>", "GitHub organization login", org)
+      .requiredOption("--token-name <name>", "the token's name")
+      .requiredOption("--owner <login>", "the token's owner")
+      .option("--token-id <id>", "the token's id, if known (else it is matched by owner and name)")
+      .requiredOption("--by <who>", "who registers it")
+      .option("--reason <text>", "why", "registered by hand"),
+  )
+    .option("--json", "print the entry as JSON")
+    .action(
+      async (
+        opts: FieldOptions & {
+          org: string;
+          tokenName: string;
+          owner: string;
+          tokenId?: string;
+          by: string;
+          reason: string;
+          json?: boolean;
+        },
+      ) => {
+        const fields = fieldsOf(opts);
+        if (opts.tokenId !== undefined && !/^\d+$/.test(opts.tokenId)) {
+          throw new UsageError(`--token-id: "${opts.tokenId}" is not a number`);
+        }
+        const tokenId = opts.tokenId === undefined ? null : Number(opts.tokenId);
+        const owner = login("--owner", opts.owner);
+        const { entry, history } = await change(opts.org, opts.by, (entries, ctx) =>
+          registerEntry(entries, { tokenName: opts.tokenName, owner, tokenId }, fields, opts.reason, ctx),
+        );
+        io.stdout(opts.json ? `${JSON.stringify(entry, null, 2)}\n` : formatEntry(entry, history));
+      },
+    );
+
+  withFieldOptions(
+    withRefOptions(
+      ledger
+        .command("update")
+        .description("change what the register says about one token")
+        .requiredOption("--org <org>", "GitHub organization login", org)
+        .requiredOption("--by <who>", "who changes it")
+        .requiredOption("--reason <text>", "why"),
+    ),
+  )
+    .option("--json", "print the entry as JSON")
+    .action(
+      async (
+        opts: FieldOptions & {
+          org: string;
+          by: string;
+          reason: string;
+          json?: boolean;
+          entry?: string;
+          tokenId?: string;
+          owner?: string;
+          tokenName?: string;
+        },
+      ) => {
+        const ref = refOf(opts);
+        const fields = fieldsOf(opts);
+        if (Object.keys(fields).length === 0)
+          throw new UsageError("nothing to update: give at least one field (--purpose, --risks, …)");
+        const { entry, history } = await change(opts.org, opts.by, (entries, ctx) =>
+          updateEntry(entries, ref, fields, opts.reason, ctx),
+        );
+        io.stdout(opts.json ? `${JSON.stringify(entry, null, 2)}\n` : formatEntry(entry, history));
+      },
+    );
+
+  for (const [name, status, description] of [
+    [
+      "flag",
+      "flagged",
+      "mark a token compromised: the next sweep revokes it, and again whenever it comes back",
+    ],
+    ["retire", "retired", "say a token is no longer needed: the next sweep revokes it"],
+  ] as const) {
+    withRefOptions(
+      ledger
+        .command(name)
+        .description(description)
+        .requiredOption("--org <org>", "GitHub organization login", org)
+        .requiredOption("--by <who>", "who says so")
+        .requiredOption("--reason <text>", "why"),
+    )
+      .option("--json", "print the entry as JSON")
+      .action(
+        async (opts: {
+          org: string;
+          by: string;
+          reason: string;
+          json?: boolean;
+          entry?: string;
+          tokenId?: string;
+          owner?: string;
+          tokenName?: string;
+        }) => {
+          const ref = refOf(opts);
+          const { entry, history } = await change(opts.org, opts.by, (entries, ctx) =>
+            setStatus(entries, ref, status, opts.reason, ctx),
+          );
+          io.stdout(opts.json ? `${JSON.stringify(entry, null, 2)}\n` : formatEntry(entry, history));
+        },
+      );
+  }
+
+  withRefOptions(
+    ledger
+      .command("show")
+      .description("one entry and its whole history")
+      .requiredOption("--org <org>", "GitHub organization login", org),
+  )
+    .option("--json", "print the entry and its history as JSON")
+    .action(
+      async (opts: {
+        org: string;
+        json?: boolean;
+        entry?: string;
+        tokenId?: string;
+        owner?: string;
+        tokenName?: string;
+      }) => {
+        const ref = refOf(opts);
+        const { entry, history } = await withDeps(io, async (deps) => {
+          const found = findEntryOrThrow(await deps.ledger.load(opts.org), ref);
+          return { entry: found, history: await deps.ledger.history(opts.org, found.entryId) };
+        });
+        io.stdout(
+          opts.json ? `${JSON.stringify({ ...entry, history }, null, 2)}\n` : formatEntry(entry, history),
+        );
+      },
+    );
+
+  for (const decision of ["approve", "deny"] as const) {
+    const command = ledger
+      .command(decision)
+      .description(
+        decision === "approve"
+          ? "approve a pending token request on GitHub, recording purpose, risks and approver (both required)"
+          : "deny a pending token request on GitHub; --reason is shown to the requester",
+      )
+      .requiredOption("--org <org>", "GitHub organization login", org)
+      .requiredOption("--request-id <id>", "the request's id (pat_request_id)")
+      .requiredOption("--by <who>", "the reviewer");
+    (decision === "approve"
+      ? withFieldOptions(command).option("--reason <text>", "a note for the ledger")
+      : command.requiredOption("--reason <text>", "why, shown to the requester (≤ 1,024 characters)")
+    )
+      .option("--json", "print the entry as JSON")
+      .action(
+        async (
+          opts: FieldOptions & {
+            org: string;
+            requestId: string;
+            by: string;
+            reason?: string;
+            json?: boolean;
+          },
+        ) => {
+          if (!/^\d+$/.test(opts.requestId))
+            throw new UsageError(`--request-id: "${opts.requestId}" is not a number`);
+          const requestId = Number(opts.requestId);
+          const reason = opts.reason ?? "";
+          if (reason.length > 1024)
+            throw new UsageError(`--reason: ${reason.length} characters; GitHub takes at most 1,024`);
+          const fields = decision === "approve" ? fieldsOf(opts) : {};
+          const { entry, history } = await withDeps(io, async (deps) => {
+            const [entries, requests] = await Promise.all([
+              deps.ledger.load(opts.org),
+              deps.github.listRequests(opts.org),
+            ]);
+            const request = requests.find((r) => r.requestId === requestId);
+            if (!request)
+              throw new UsageError(
+                `request ${requestId} is not pending in ${opts.org} (already reviewed, withdrawn, or never made)`,
+              );
+            const ctx: ChangeContext = {
+              org: opts.org,
+              now: new Date(),
+              actor: opts.by,
+              runId: `review-${randomUUID()}`,
+            };
+            // The reviewer's fields and intent first, then GitHub, then the decision: a crash leaves a state
+            // the next sweep finishes (an approved grant turns the entry active).
+            const review = planReview(
+              entries,
+              request,
+              decision,
+              fields,
+              reason || `${decision} by ${opts.by}`,
+              ctx,
+            );
+            const first = await deps.ledger.write(review.writes);
+            if (first.conflicts.length > 0) throw new Error(first.conflicts.map((c) => c.message).join("; "));
+            await deps.github.reviewRequest(
+              opts.org,
+              requestId,
+              decision,
+              decision === "deny" ? reason : undefined,
+            );
+            const done = await deps.ledger.write(
+              completeReview(first.written, review.entry.entryId, decision, reason, ctx),
+            );
+            const entry = done.written.find((e) => e.entryId === review.entry.entryId) ?? review.entry;
+            return { entry, history: await deps.ledger.history(opts.org, entry.entryId) };
+          });
+          io.stdout(opts.json ? `${JSON.stringify(entry, null, 2)}\n` : formatEntry(entry, history));
+        },
+      );
+  }
+
+  ledger
+    .command("report")
+    .description(
+      "a summary for a review meeting: counts by status, expiring soon, unregistered, incomplete entries",
+    )
+    .requiredOption("--org <org>", "GitHub organization login", org)
+    .option("--now <iso>", "as of this instant", instant)
+    .option("--json", "print the summary as JSON")
+    .action(async (opts: { org: string; now?: Date; json?: boolean }) => {
+      const entries = await withDeps(io, (deps) => deps.ledger.load(opts.org));
+      const summary = summarizeLedger(opts.org, entries, opts.now ?? new Date());
+      io.stdout(opts.json ? `${JSON.stringify(summary, null, 2)}\n` : formatLedgerSummary(summary));
     });
 
   return program;
@@ -274,7 +645,8 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo): Prom
       error instanceof UsageError ||
       error instanceof CsvError ||
       error instanceof ConfigError ||
-      error instanceof InvalidRevokeError
+      error instanceof InvalidRevokeError ||
+      error instanceof LedgerOpError
     ) {
       io.stderr(`patrol: ${error.message}\n`);
       return EXIT.badInput;

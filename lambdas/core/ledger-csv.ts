@@ -22,7 +22,7 @@
  */
 import { parse } from "csv-parse/sync";
 import { stringify } from "csv-stringify/sync";
-import { type LedgerEntry, STATUSES, type Status } from "./types";
+import { type LedgerEntry, type LedgerEvent, STATUSES, type Status } from "./types";
 
 export const CSV_COLUMNS = [
   "token_name",
@@ -519,6 +519,49 @@ function exportRow(e: LedgerEntry): string[] {
  */
 export function ledgerCsv(entries: readonly LedgerEntry[]): string {
   return stringify([[...EXPORT_COLUMNS], ...entries.map(exportRow)], {
+    bom: true,
+    record_delimiter: "\r\n",
+    quote_record_delimiter: true,
+  });
+}
+
+export const EVENT_COLUMNS = [
+  "entry_id",
+  "token_name",
+  "owner",
+  "version",
+  "at",
+  "actor",
+  "action",
+  "reason",
+  "run_id",
+  "changes",
+] as const;
+
+/** The audit trail as CSV, one event a row, in entry and version order; opens cleanly in a spreadsheet. */
+export function eventsCsv(entries: readonly LedgerEntry[], events: readonly LedgerEvent[]): string {
+  const byId = new Map(entries.map((e) => [e.entryId, e]));
+  const rows = [...events]
+    .sort((a, b) => a.entryId.localeCompare(b.entryId) || a.version - b.version || a.at.localeCompare(b.at))
+    .map((ev) => {
+      const entry = byId.get(ev.entryId);
+      const changes = Object.entries(ev.changes)
+        .map(([field, [from, to]]) => `${field}: ${JSON.stringify(from)} → ${JSON.stringify(to)}`)
+        .join("; ");
+      return [
+        ev.entryId,
+        entry?.tokenName ?? "",
+        entry?.owner ?? "",
+        String(ev.version),
+        ev.at,
+        ev.actor,
+        ev.action,
+        ev.reason,
+        ev.runId ?? "",
+        changes,
+      ].map(escapeFormula);
+    });
+  return stringify([[...EVENT_COLUMNS], ...rows], {
     bom: true,
     record_delimiter: "\r\n",
     quote_record_delimiter: true,
