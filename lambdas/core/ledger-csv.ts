@@ -89,6 +89,19 @@ export interface LedgerRecord {
   tokenId: number | null;
   slack: string;
   notes: string;
+  /**
+   * The audit columns of a patrol export, when the file has them: applied only to entries the import
+   * creates, so an export imported into an empty ledger loses nothing.
+   */
+  audit?: {
+    entryId: string | null;
+    patId: number | null;
+    requestId: number | null;
+    firstSeenAt: string | null;
+    revokedReason: string | null;
+    revokedAt: string | null;
+    revokedBy: string | null;
+  };
 }
 
 export interface CsvProblem {
@@ -212,6 +225,7 @@ function normalizeHeader(raw: string): string {
 }
 
 const KNOWN_COLUMNS = new Set<string>(CSV_COLUMNS);
+const AUDIT_SET = new Set<string>(AUDIT_COLUMNS);
 
 /** The ledger column a heading means, or null for an ignored (audit or unknown) column. */
 function columnFor(heading: string): CsvColumn | null {
@@ -298,6 +312,7 @@ export function parseLedgerCsv(text: string): LedgerRecord[] {
   // Header: map each ledger column to its index; duplicates and missing required columns are fatal.
   const problems: CsvProblem[] = [];
   const index = new Map<CsvColumn, number>();
+  const auditIndex = new Map<string, number>();
   const seen = new Map<string, { heading: string; position: number }>();
   header.fields.forEach((rawHeading, position) => {
     const heading = normalizeHeader(rawHeading);
@@ -316,6 +331,7 @@ export function parseLedgerCsv(text: string): LedgerRecord[] {
     }
     seen.set(key, { heading: rawHeading, position });
     if (column !== null) index.set(column, position);
+    else if (AUDIT_SET.has(heading)) auditIndex.set(heading, position);
   });
   for (const required of REQUIRED_COLUMNS) {
     if (!index.has(required)) {
@@ -448,6 +464,41 @@ export function parseLedgerCsv(text: string): LedgerRecord[] {
       }
     }
 
+    let audit: LedgerRecord["audit"];
+    if (auditIndex.size > 0) {
+      const raw = (column: string) => {
+        const i = auditIndex.get(column);
+        const value = i === undefined ? "" : unescapeFormula((rec.fields[i] ?? "").trim());
+        return value === "" ? null : value;
+      };
+      const int = (column: string) => {
+        const value = raw(column);
+        if (value === null) return null;
+        if (!/^\d+$/.test(value)) {
+          rowProblems.push(problem(rec, column, `${show(value)} is not a whole number`));
+          return null;
+        }
+        return Number(value);
+      };
+      const when = (column: string) => {
+        const value = raw(column);
+        if (value === null) return null;
+        const iso = normalizeDate(value);
+        if (iso === null)
+          rowProblems.push(problem(rec, column, `${show(value)} is not an ISO 8601 date-time`));
+        return iso;
+      };
+      audit = {
+        entryId: raw("entry_id"),
+        patId: int("pat_id"),
+        requestId: int("request_id"),
+        firstSeenAt: when("first_seen_at"),
+        revokedReason: raw("revoked_reason"),
+        revokedAt: when("revoked_at"),
+        revokedBy: raw("revoked_by"),
+      };
+    }
+
     if (rowProblems.length > 0 || renew === undefined || status === null) {
       problems.push(...rowProblems);
       continue;
@@ -469,6 +520,7 @@ export function parseLedgerCsv(text: string): LedgerRecord[] {
       tokenId,
       slack: get("slack"),
       notes: get("notes"),
+      ...(audit ? { audit } : {}),
     });
   }
   if (problems.length > 0) fail(problems);

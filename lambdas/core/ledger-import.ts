@@ -67,11 +67,13 @@ export function planImport(
     };
     const why = `imported from ${source}, row ${record.row}`;
     if (!found) {
+      const { entryId: auditId, ...audit } = record.audit ?? {};
       const entry = changes.create(
         newEntry({
           ...fields,
+          ...Object.fromEntries(Object.entries(audit).filter(([, v]) => v !== null)),
           org: ctx.org,
-          entryId: registeredId(record),
+          entryId: changes.freeId(auditId ?? registeredId(record)),
           tokenName: record.tokenName,
           owner: record.owner,
           status: record.status,

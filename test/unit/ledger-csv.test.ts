@@ -147,9 +147,42 @@ describe("parseLedgerCsv: reading CSV", () => {
     ]);
   });
 
-  it("ignores unknown columns and the export's audit columns", () => {
-    const text = `${HEADER},Comments,${AUDIT_COLUMNS.join(",")}\nbot,octocat,whatever,${AUDIT_COLUMNS.map(() => "junk").join(",")}\n`;
-    expect(parseLedgerCsv(text)).toHaveLength(1);
+  it("ignores unknown columns", () => {
+    const text = `${HEADER},Comments\nbot,octocat,whatever\n`;
+    expect(parseLedgerCsv(text)).toEqual([expect.not.objectContaining({ audit: expect.anything() })]);
+  });
+
+  it("reads the export's audit columns, so an export imported into an empty ledger loses nothing", () => {
+    const header = `${HEADER},${AUDIT_COLUMNS.join(",")}`;
+    const values: Record<string, string> = {
+      entry_id: "token-7",
+      pat_id: "1007",
+      request_id: "",
+      first_seen_at: "2026-01-02T03:04:05.000Z",
+      revoked_reason: "expired: expired 2026-02-01",
+      revoked_at: "2026-02-02T00:00:00.000Z",
+      revoked_by: "patrol-sweep",
+      updated_at: "2026-02-02T00:00:00.000Z",
+      updated_by: "patrol-sweep",
+      version: "4",
+    };
+    const [record] = parseLedgerCsv(
+      `${header}\nbot,octocat,${AUDIT_COLUMNS.map((c) => values[c]).join(",")}\n`,
+    );
+    expect(record?.audit).toEqual({
+      entryId: "token-7",
+      patId: 1007,
+      requestId: null,
+      firstSeenAt: "2026-01-02T03:04:05.000Z",
+      revokedReason: "expired: expired 2026-02-01",
+      revokedAt: "2026-02-02T00:00:00.000Z",
+      revokedBy: "patrol-sweep",
+    });
+  });
+
+  it("refuses audit values that are not what an export writes", () => {
+    const text = `${HEADER},pat_id,revoked_at\nbot,octocat,12x,yesterday\n`;
+    expect(() => parseLedgerCsv(text)).toThrow(/column pat_id[\s\S]*column revoked_at/);
   });
 
   it("returns nothing for a header without rows", () => {
