@@ -273,10 +273,17 @@ export function planSweep(input: SweepInput): SweepPlan {
     }
   };
 
+  // Every grant and request is matched (and the ledger brought up to date) before any rule is applied:
+  // a renewal found late in the list changes how an earlier token is judged.
   const matched = grants.map((grant) => {
     const entryId = reconcileGrant(changes, matcher, grant, ctx).entryId;
     seenEntries.add(entryId);
     return { grant, entryId };
+  });
+  const pending = requests.map((request) => {
+    const entryId = reconcileRequest(changes, matcher, request, ctx).entryId;
+    seenEntries.add(entryId);
+    return { request, entryId };
   });
   for (const { grant, entryId } of matched) {
     let entry = changes.get(entryId) as LedgerEntry;
@@ -305,9 +312,8 @@ export function planSweep(input: SweepInput): SweepPlan {
     }
   }
 
-  for (const request of requests) {
-    const entry = reconcileRequest(changes, matcher, request, ctx);
-    seenEntries.add(entry.entryId);
+  for (const { request, entryId } of pending) {
+    const entry = changes.get(entryId) as LedgerEntry;
     const waitedMs = now.getTime() - (isoOrNull(request.createdAt) ?? now.getTime());
     if (waitedMs > policy.requestWaitHours * HOUR_MS) {
       const hours = Math.floor(waitedMs / HOUR_MS);
