@@ -198,7 +198,7 @@ export async function runRevoke(
   }
 
   await write(
-    [...completeRevoke(request, current, plan.targets, revokedIds, failures, ctx)],
+    completeRevoke(request, current, plan.targets, revokedIds, failures, plan.unregistered, ctx),
     "recording the revocations failed (they happened; the next sweep confirms them)",
   );
   const removed = classic.filter((c) =>

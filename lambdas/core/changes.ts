@@ -1,4 +1,5 @@
-import type { EntryWrite, LedgerEntry, LedgerEvent } from "./types";
+import { formatPermissions } from "./permissions";
+import type { EntryWrite, Grant, LedgerEntry, LedgerEvent, PatRequest } from "./types";
 
 export interface ChangeContext {
   org: string;
@@ -157,4 +158,45 @@ export function newEntry(
 /** The entry id of a token patrol knows by id. Entries registered by name keep the id they were given. */
 export function entryIdForToken(tokenId: number): string {
   return `token-${tokenId}`;
+}
+
+/** A new entry for a grant the ledger does not know: `unregistered`, with what GitHub says of it. */
+export function discoveredEntry(changes: LedgerChanges, org: string, grant: Grant, now: Date): LedgerEntry {
+  return newEntry({
+    org,
+    entryId: changes.freeId(entryIdForToken(grant.tokenId)),
+    tokenId: grant.tokenId,
+    patId: grant.patId,
+    tokenName: grant.tokenName,
+    owner: grant.owner,
+    scope: grant.repositorySelection,
+    expiresAt: grant.tokenExpiresAt,
+    status: "unregistered",
+    firstSeenAt: now.toISOString(),
+    notes: `seen with ${formatPermissions(grant.permissions) || "no permissions"}`,
+  });
+}
+
+/** A new entry for a pending request: `requested`, the requester's stated reason as its purpose. */
+export function requestedEntry(
+  changes: LedgerChanges,
+  org: string,
+  request: PatRequest,
+  now: Date,
+): LedgerEntry {
+  return newEntry({
+    org,
+    entryId: changes.freeId(entryIdForToken(request.tokenId)),
+    tokenId: request.tokenId,
+    requestId: request.requestId,
+    tokenName: request.tokenName,
+    owner: request.owner,
+    purpose: request.reason ?? "",
+    scope: request.repositorySelection,
+    permissions: formatPermissions(request.permissions),
+    createdAt: request.createdAt,
+    expiresAt: request.tokenExpiresAt,
+    status: "requested",
+    firstSeenAt: now.toISOString(),
+  });
 }

@@ -1,5 +1,4 @@
-import { type ChangeContext, entryIdForToken, LedgerChanges, newEntry } from "./changes";
-import { formatPermissions } from "./permissions";
+import { type ChangeContext, entryIdForToken, LedgerChanges, newEntry, requestedEntry } from "./changes";
 import type { EntryWrite, LedgerEntry, PatRequest, Status } from "./types";
 
 /**
@@ -156,21 +155,7 @@ export function planReview(
     entries.find((e) => e.tokenId === request.tokenId);
   if (!entry) {
     entry = changes.create(
-      newEntry({
-        org: ctx.org,
-        entryId: changes.freeId(entryIdForToken(request.tokenId)),
-        tokenId: request.tokenId,
-        requestId: request.requestId,
-        tokenName: request.tokenName,
-        owner: request.owner,
-        purpose: request.reason ?? "",
-        scope: request.repositorySelection,
-        permissions: formatPermissions(request.permissions),
-        createdAt: request.createdAt,
-        expiresAt: request.tokenExpiresAt,
-        status: "requested",
-        firstSeenAt: ctx.now.toISOString(),
-      }),
+      requestedEntry(changes, ctx.org, request, ctx.now),
       "requested",
       `access requested on GitHub (request ${request.requestId})`,
     );

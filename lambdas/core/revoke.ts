@@ -1,6 +1,5 @@
 import { z } from "zod";
-import { type ChangeContext, entryIdForToken, LedgerChanges, newEntry } from "./changes";
-import { formatPermissions } from "./permissions";
+import { type ChangeContext, discoveredEntry, LedgerChanges, newEntry } from "./changes";
 import type { EntryWrite, Grant, LedgerEntry } from "./types";
 
 /**
@@ -16,9 +15,9 @@ const ids = (what: string) =>
   z
     .array(
       z
-        .number({ message: `expected ${what} as numbers` })
-        .int()
-        .positive(),
+        .number({ message: `expected ${what} as positive whole numbers` })
+        .int(`expected ${what} as positive whole numbers`)
+        .positive(`expected ${what} as positive whole numbers`),
       {
         message: `expected an array of ${what}`,
       },
@@ -64,8 +63,12 @@ const SELECTOR_HELP =
   'exactly one of { "patIds": [n…] }, { "tokenIds": [n…] }, { "owner": "login" }, { "tokenName": "name", "owner"?: "login" }, { "all": true, "confirm": "<org>" }';
 
 function issues(error: z.ZodError, prefix: string): string {
-  return error.issues.map((i) => `${[prefix, ...i.path].filter(Boolean).join(".")}: ${i.message}`).join("; ");
+  return error.issues
+    .map((i) => `${[prefix, ...i.path].filter((p) => p !== "").join(".") || "event"}: ${i.message}`)
+    .join("; ");
 }
+
+const EVENT_HELP = '{ "org", "selector", "reason", "requestedBy", "dryRun"? }';
 
 /** Validates a revoke event; the message names each bad field and what was expected. Nothing is revoked on error. */
 export function parseRevokeRequest(event: unknown): RevokeRequest {
@@ -81,9 +84,15 @@ export function parseRevokeRequest(event: unknown): RevokeRequest {
       dryRun: z.boolean({ message: "expected true or false" }).optional(),
     })
     .strict();
+  if (typeof event !== "object" || event === null || Array.isArray(event)) {
+    throw new InvalidRevokeError(`invalid revoke request: event: expected a JSON object ${EVENT_HELP}`);
+  }
   const envelope = Envelope.safeParse(event);
-  if (!envelope.success)
-    throw new InvalidRevokeError(`invalid revoke request: ${issues(envelope.error, "")}`);
+  if (!envelope.success) {
+    throw new InvalidRevokeError(
+      `invalid revoke request: ${issues(envelope.error, "")} (expected ${EVENT_HELP})`,
+    );
+  }
   const { org, selector: raw, reason, requestedBy, dryRun } = envelope.data;
 
   const keys = Object.keys(raw);
@@ -181,7 +190,7 @@ export function alreadyGone(
   // By owner or name: the ledger's tokens that match and are no longer listed, revoked before.
   const listed = new Set(grants.map((g) => g.tokenId));
   return ledger
-    .filter((e) => e.revokedAt && (e.tokenId === null || !listed.has(e.tokenId)))
+    .filter((e) => (e.revokedAt || e.status === "gone") && (e.tokenId === null || !listed.has(e.tokenId)))
     .filter((e) =>
       "tokenName" in selector
         ? e.tokenName === selector.tokenName &&
@@ -236,41 +245,34 @@ export function planRevoke(
   grants: readonly Grant[],
   ledger: readonly LedgerEntry[],
   ctx: ChangeContext,
-): { targets: RevokeTarget[]; writes: EntryWrite[]; entries: LedgerEntry[] } {
+): { targets: RevokeTarget[]; unregistered: Set<string>; writes: EntryWrite[]; entries: LedgerEntry[] } {
   const changes = new LedgerChanges(ledger, ctx);
   const byTokenId = new Map(
     ledger.filter((e) => e.tokenId !== null).map((e) => [e.tokenId as number, e.entryId]),
   );
   const targets: RevokeTarget[] = [];
+  /** Entries of tokens the ledger never approved: they end `revoked` rather than `flagged`. */
+  const unregistered = new Set<string>();
   const nowIso = ctx.now.toISOString();
   const detail = `${request.reason} (requested by ${request.requestedBy})`;
   for (const grant of grants.filter((g) => selects(request.selector, g))) {
     let entry = findEntry(changes, byTokenId, grant);
     if (!entry) {
       entry = changes.create(
-        newEntry({
-          org: ctx.org,
-          entryId: changes.freeId(entryIdForToken(grant.tokenId)),
-          tokenId: grant.tokenId,
-          patId: grant.patId,
-          tokenName: grant.tokenName,
-          owner: grant.owner,
-          scope: grant.repositorySelection,
-          expiresAt: grant.tokenExpiresAt,
-          status: "unregistered",
-          firstSeenAt: nowIso,
-          notes: `seen with ${formatPermissions(grant.permissions) || "no permissions"}`,
-        }),
+        discoveredEntry(changes, ctx.org, grant, ctx.now),
         "discovered",
         "revoked on demand before it was ever registered",
       );
       byTokenId.set(grant.tokenId, entry.entryId);
     }
+    if (entry.status === "unregistered") unregistered.add(entry.entryId);
+    // Flagged with the intent: should the call fail or the process die, the next sweep revokes it anyway.
     changes.update(
       entry.entryId,
       {
         tokenId: grant.tokenId,
         patId: grant.patId,
+        status: "flagged",
         pendingRevocation: {
           reason: "on-demand",
           detail,
@@ -291,7 +293,7 @@ export function planRevoke(
       owner: grant.owner,
     });
   }
-  return { targets, writes: changes.writes(), entries: [...changes.all()] };
+  return { targets, unregistered, writes: changes.writes(), entries: [...changes.all()] };
 }
 
 /**
@@ -305,6 +307,7 @@ export function completeRevoke(
   targets: readonly RevokeTarget[],
   revokedPatIds: ReadonlySet<number>,
   failures: ReadonlyMap<number, string>,
+  unregistered: ReadonlySet<string>,
   ctx: ChangeContext,
 ): EntryWrite[] {
   const changes = new LedgerChanges(entries, ctx);
@@ -320,7 +323,7 @@ export function completeRevoke(
     changes.update(
       target.entryId,
       {
-        status: entry.status === "unregistered" ? "revoked" : "flagged",
+        status: unregistered.has(target.entryId) ? "revoked" : "flagged",
         revokedReason: reason,
         revokedAt: nowIso,
         revokedBy: request.requestedBy,

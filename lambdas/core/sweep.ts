@@ -1,4 +1,11 @@
-import { type ChangeContext, entryIdForToken, LedgerChanges, newEntry } from "./changes";
+import {
+  type ChangeContext,
+  discoveredEntry,
+  entryIdForToken,
+  LedgerChanges,
+  newEntry,
+  requestedEntry,
+} from "./changes";
 import { formatPermissions, permissionDrift, selectionExceeds } from "./permissions";
 import type { Policy } from "./policy";
 import type {
@@ -410,19 +417,7 @@ function reconcileGrant(
   const found = matcher.match(grant.tokenId, grant.owner, grant.tokenName);
   if (!found) {
     const created = changes.create(
-      newEntry({
-        org: ctx.org,
-        entryId: changes.freeId(entryIdForToken(grant.tokenId)),
-        tokenId: grant.tokenId,
-        patId: grant.patId,
-        tokenName: grant.tokenName,
-        owner: grant.owner,
-        scope: grant.repositorySelection,
-        expiresAt: grant.tokenExpiresAt,
-        status: "unregistered",
-        firstSeenAt: nowIso,
-        notes: `seen with ${formatPermissions(grant.permissions) || "no permissions"}`,
-      }),
+      discoveredEntry(changes, ctx.org, grant, ctx.now),
       "discovered",
       "a grant in the organization with no ledger entry",
     );
@@ -519,19 +514,7 @@ function reconcileRequest(
   const found = matcher.match(request.tokenId, request.owner, request.tokenName);
   if (!found) {
     const created = changes.create(
-      newEntry({
-        org: ctx.org,
-        entryId: changes.freeId(entryIdForToken(request.tokenId)),
-        tokenName: request.tokenName,
-        owner: request.owner,
-        purpose: request.reason ?? "",
-        scope: request.repositorySelection,
-        permissions: formatPermissions(request.permissions),
-        createdAt: request.createdAt,
-        status: "requested",
-        firstSeenAt: nowIso,
-        ...facts,
-      }),
+      requestedEntry(changes, ctx.org, request, ctx.now),
       "requested",
       `access requested on GitHub (request ${request.requestId})`,
     );
