@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 
 /**
  * The sweep's policy: one schema, safe defaults. Out of the box patrol revokes flagged, not-needed and

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { type ChangeContext, discoveredEntry, LedgerChanges, newEntry } from "./changes";
 import type { EntryWrite, Grant, LedgerEntry } from "./types";
 

@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { Logger } from "@aws-lambda-powertools/logger";
 import { Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
 import type { Context } from "aws-lambda";
-import { z } from "zod";
+import * as z from "zod";
 import { type Deps, lazyDepsFromEnvironment } from "../app/deps";
 import { runSweep } from "../app/run-sweep";
 import type { SweepReport } from "../core/report";

@@ -1,0 +1,46 @@
+import { Validations } from "aws-cdk-lib";
+import { type ISecret, Secret } from "aws-cdk-lib/aws-secretsmanager";
+import { Construct } from "constructs";
+
+export interface PatrolSecretsProps {
+  /** Use an existing secret instead of creating one (its complete ARN, with the random suffix). */
+  githubAppSecretArn?: string | undefined;
+  slackBotTokenSecretArn?: string | undefined;
+}
+
+/**
+ * The two secrets the Lambdas read. Created without a value in code: CloudFormation fills each with a
+ * random placeholder, which the operator replaces (`aws secretsmanager put-secret-value`, see README).
+ * Or imported by ARN from context when they already exist.
+ */
+export class PatrolSecrets extends Construct {
+  /** JSON `{ "appId", "privateKey", "installationIds": { "<org>": <id> } }`. */
+  readonly githubApp: ISecret;
+  /** The Slack bot token (`xoxb-…`), as plain text. */
+  readonly slackBotToken: ISecret;
+
+  constructor(scope: Construct, id: string, props: PatrolSecretsProps) {
+    super(scope, id);
+    this.githubApp = this.secret(
+      "GitHubApp",
+      props.githubAppSecretArn,
+      'patrol: the GitHub App as JSON {"appId", "privateKey", "installationIds": {"<org>": <id>}}',
+    );
+    this.slackBotToken = this.secret(
+      "SlackBotToken",
+      props.slackBotTokenSecretArn,
+      "patrol: the Slack bot token (xoxb-...) that posts the digests",
+    );
+  }
+
+  private secret(id: string, arn: string | undefined, description: string): ISecret {
+    if (arn) return Secret.fromSecretCompleteArn(this, id, arn);
+    const secret = new Secret(this, id, { description });
+    Validations.of(secret).acknowledge({
+      id: "AwsSolutions-SMG4",
+      reason:
+        "No automatic rotation: a GitHub App private key and a Slack bot token can only be issued in the GitHub and Slack consoles, so they are rotated by hand there and put here (README, Rotate the secrets).",
+    });
+    return secret;
+  }
+}

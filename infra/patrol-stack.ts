@@ -1,0 +1,138 @@
+import { CfnOutput, Duration, Stack, type StackProps, Tags } from "aws-cdk-lib";
+import type { RetentionDays } from "aws-cdk-lib/aws-logs";
+import type { Construct } from "constructs";
+import { type PatrolConfig, policyJson } from "./config";
+import { AlarmTopic } from "./constructs/alarm-topic";
+import { SweepAlarms } from "./constructs/alarms";
+import { LedgerTable } from "./constructs/ledger-table";
+import { OrgSchedules } from "./constructs/org-schedules";
+import { PatrolFunction, type PatrolFunctionProps } from "./constructs/patrol-function";
+import { PatrolSecrets } from "./constructs/patrol-secrets";
+import { RevokerPolicy } from "./constructs/revoker-policy";
+
+type FunctionSpec = Pick<
+  PatrolFunctionProps,
+  "handler" | "description" | "timeout" | "memorySize" | "retryAttempts"
+>;
+
+/**
+ * Memory, from the benchmark (`npm run bench`: the bundled sweep, cold, 10,000 grants in steady state):
+ * 157 MB peak RSS and 3.3 s of CPU. A first night is heavier (1,000 unregistered tokens written and 4,000
+ * alerts for 10,000 grants: 255 MB RSS, 19 s of CPU, measured the same way). 512 MB leaves twice the worst
+ * of those; more memory would buy CPU the sweep barely uses, since its time goes to serial GitHub calls
+ * and the throttle's spacing between writes.
+ */
+const MEMORY_MB = 512;
+
+/**
+ * The sweep: one org per invocation. 15 minutes (Lambda's maximum) covers a large org listed and revoked
+ * serially, as GitHub asks, including rate-limit waits. A failed sweep is not retried by Lambda: it already
+ * finished what it could, the alarm tells a human, and the next night repeats the work.
+ */
+const SWEEP: FunctionSpec = {
+  handler: "sweep",
+  description: "patrol: sweep one GitHub org's fine-grained PATs against the ledger (scheduled nightly)",
+  timeout: Duration.minutes(15),
+  memorySize: MEMORY_MB,
+  retryAttempts: 0,
+};
+
+/**
+ * The on-demand revocation after a compromise, invoked by an incident responder: the same work as a sweep
+ * at most (list the org, revoke 100 grants a call, write the ledger), so the same memory; 10 minutes covers
+ * revoking everything in a large org. Never retried by Lambda: the responder sees the report and decides.
+ */
+const REVOKE: FunctionSpec = {
+  handler: "revoke",
+  description: "patrol: revoke fine-grained PATs on demand after a compromise",
+  timeout: Duration.minutes(10),
+  memorySize: MEMORY_MB,
+  retryAttempts: 0,
+};
+
+export interface PatrolStackProps extends StackProps {
+  config: PatrolConfig;
+}
+
+/** patrol in one stack: the ledger, the two secrets, the Lambdas, a schedule per org and the alarms. */
+export class PatrolStack extends Stack {
+  readonly ledger: LedgerTable;
+  readonly secrets: PatrolSecrets;
+  readonly sweep: PatrolFunction;
+  readonly revoke: PatrolFunction;
+  readonly schedules: OrgSchedules;
+  readonly alarms: SweepAlarms;
+
+  constructor(scope: Construct, id: string, props: PatrolStackProps) {
+    super(scope, id, props);
+    const { config } = props;
+    Tags.of(this).add("app", "patrol");
+
+    this.ledger = new LedgerTable(this, "Ledger");
+    this.secrets = new PatrolSecrets(this, "Secrets", {
+      githubAppSecretArn: config.githubAppSecretArn,
+      slackBotTokenSecretArn: config.slackBotTokenSecretArn,
+    });
+
+    // What every patrol Lambda reads (lambdas/config.ts): names and ARNs, never a secret's value.
+    const environment: Record<string, string> = {
+      PATROL_TABLE: this.ledger.table.tableName,
+      GITHUB_APP_SECRET_ARN: this.secrets.githubApp.secretArn,
+      SLACK_BOT_TOKEN_SECRET_ARN: this.secrets.slackBotToken.secretArn,
+      SLACK_CHANNEL: config.slackChannel,
+      PATROL_MODE: config.mode,
+      PATROL_POLICY: policyJson(config),
+      ...(config.githubApiUrl ? { GITHUB_API_URL: config.githubApiUrl } : {}),
+    };
+    const patrolFunction = (id: string, spec: FunctionSpec): PatrolFunction => {
+      const fn = new PatrolFunction(this, id, {
+        ...spec,
+        functionName: `${this.stackName}-${spec.handler}`,
+        environment,
+        logRetention: config.logRetentionDays as RetentionDays,
+      });
+      this.ledger.grantLedgerAccess(fn.function);
+      this.secrets.githubApp.grantRead(fn.function);
+      this.secrets.slackBotToken.grantRead(fn.function);
+      return fn;
+    };
+    this.sweep = patrolFunction("Sweep", SWEEP);
+    this.revoke = patrolFunction("Revoke", REVOKE);
+    const revokers = new RevokerPolicy(this, "Revokers", { revoke: this.revoke.function });
+
+    this.schedules = new OrgSchedules(this, "Schedules", {
+      sweep: this.sweep.function,
+      orgs: config.orgs,
+      cron: config.schedule,
+      timeZone: config.timeZone,
+    });
+    const alarmTopic = new AlarmTopic(this, "Alarms", {
+      email: config.alarmEmail,
+      chatbot:
+        config.chatbotSlackWorkspaceId && config.chatbotSlackChannelId
+          ? { workspaceId: config.chatbotSlackWorkspaceId, channelId: config.chatbotSlackChannelId }
+          : undefined,
+    });
+    this.alarms = new SweepAlarms(this, "Watch", {
+      sweep: this.sweep.function,
+      orgs: config.orgs,
+      deadLetterQueue: this.schedules.deadLetterQueue,
+      topic: alarmTopic.topic,
+    });
+
+    const outputs: Record<string, [string, string]> = {
+      LedgerTableName: [this.ledger.table.tableName, "the ledger (retained when the stack is deleted)"],
+      GitHubAppSecretArn: [this.secrets.githubApp.secretArn, "put the GitHub App JSON here"],
+      SlackBotTokenSecretArn: [this.secrets.slackBotToken.secretArn, "put the Slack bot token here"],
+      SweepFunctionName: [this.sweep.function.functionName, "the sweep Lambda"],
+      SweepLogGroupName: [this.sweep.logGroup.logGroupName, "the sweep's logs"],
+      RevokeFunctionName: [this.revoke.function.functionName, "the revoke Lambda"],
+      RevokeLogGroupName: [this.revoke.logGroup.logGroupName, "the revoke Lambda's logs"],
+      RevokerPolicyArn: [revokers.policy.managedPolicyArn, "attach to the incident responders' roles"],
+      AlarmTopicArn: [alarmTopic.topic.topicArn, "where the alarms go"],
+    };
+    for (const [id, [value, description]] of Object.entries(outputs)) {
+      new CfnOutput(this, id, { value, description });
+    }
+  }
+}
