@@ -599,8 +599,12 @@ function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
               decision,
               decision === "deny" ? reason : undefined,
             );
+            const afterFirst = [
+              ...entries.filter((e) => !first.written.some((w) => w.entryId === e.entryId)),
+              ...first.written,
+            ];
             const done = await deps.ledger.write(
-              completeReview(first.written, review.entry.entryId, decision, reason, ctx),
+              completeReview(afterFirst, review.entry.entryId, decision, reason, ctx),
             );
             const entry = done.written.find((e) => e.entryId === review.entry.entryId) ?? review.entry;
             return { entry, history: await deps.ledger.history(opts.org, entry.entryId) };

@@ -89,6 +89,8 @@ export interface LedgerRecord {
   tokenId: number | null;
   slack: string;
   notes: string;
+  /** The ledger columns the file has: an import leaves the fields of absent columns as they are. */
+  columns?: readonly CsvColumn[];
   /**
    * The audit columns of a patrol export, when the file has them: applied only to entries the import
    * creates, so an export imported into an empty ledger loses nothing.
@@ -347,6 +349,7 @@ export function parseLedgerCsv(text: string): LedgerRecord[] {
   if (problems.length > 0) fail(problems);
 
   const width = header.fields.length;
+  const columns = [...index.keys()];
   const result: LedgerRecord[] = [];
   const byTokenId = new Map<number, number>();
   const byOwnerAndName = new Map<string, number>();
@@ -520,6 +523,7 @@ export function parseLedgerCsv(text: string): LedgerRecord[] {
       tokenId,
       slack: get("slack"),
       notes: get("notes"),
+      columns,
       ...(audit ? { audit } : {}),
     });
   }

@@ -14,6 +14,24 @@ export interface ImportOutcome {
   detail: string;
 }
 
+/** Ledger field → the CSV column that carries it. */
+const COLUMN_OF = {
+  tokenName: "token_name",
+  owner: "owner",
+  purpose: "purpose",
+  scope: "scope",
+  permissions: "permissions",
+  createdAt: "created_at",
+  risks: "risks",
+  approvedBy: "approved_by",
+  expiresAt: "expires_at",
+  neededUntil: "needed_until",
+  renew: "renew",
+  slack: "slack",
+  notes: "notes",
+  tokenId: "token_id",
+} as const satisfies Partial<Record<keyof LedgerEntry, string>>;
+
 /** Statuses patrol sets from what it sees on GitHub; a spreadsheet does not bring a token back from them. */
 const OBSERVED: ReadonlySet<Status> = new Set(["revoked", "gone"]);
 
@@ -49,7 +67,7 @@ export function planImport(
       [byName.get(`${record.owner.toLowerCase()}\n${record.tokenName}`)].find(
         (e) => e !== undefined && (record.tokenId === null || e.tokenId === null),
       );
-    const fields: Partial<LedgerEntry> = {
+    const all: Partial<LedgerEntry> = {
       tokenName: record.tokenName,
       owner: record.owner,
       purpose: record.purpose,
@@ -65,6 +83,13 @@ export function planImport(
       notes: record.notes,
       ...(record.tokenId !== null ? { tokenId: record.tokenId } : {}),
     };
+    // A column the file does not have says nothing: its field is left as the ledger has it.
+    const present = new Set<string>(record.columns ?? Object.keys(COLUMN_OF));
+    const fields = Object.fromEntries(
+      Object.entries(all).filter(([field]) =>
+        present.has(COLUMN_OF[field as keyof typeof COLUMN_OF] ?? field),
+      ),
+    ) as Partial<LedgerEntry>;
     const why = `imported from ${source}, row ${record.row}`;
     if (!found) {
       const { entryId: auditId, ...audit } = record.audit ?? {};
@@ -95,9 +120,12 @@ export function planImport(
     const patch: Partial<LedgerEntry> = { ...fields };
     // The row's status applies unless patrol has since seen the token revoked or gone; an unregistered
     // token listed as active in the spreadsheet becomes registered.
-    if (record.status !== found.status) {
+    if (present.has("status") && record.status !== found.status) {
       if (OBSERVED.has(found.status) || OBSERVED.has(record.status)) {
         notes.push(`status stays ${found.status} (the row says ${record.status})`);
+      } else if (found.status === "flagged") {
+        // A compromised token is never unflagged by a spreadsheet: that takes a person, on purpose.
+        notes.push(`status stays flagged (the row says ${record.status})`);
       } else {
         patch.status = record.status;
       }

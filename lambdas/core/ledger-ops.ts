@@ -173,8 +173,12 @@ export function planReview(
       );
     }
   }
-  entry = changes.update(entry.entryId, patch, decision === "approve" ? "approving" : "denying", reason);
-  return { entry, writes: changes.writes() };
+  const action = decision === "approve" ? "approving" : "denying";
+  const before = entry;
+  entry = changes.update(entry.entryId, patch, action, reason);
+  // Nothing to change is still a decision on record: the intent is an event either way.
+  if (entry === before) changes.note(entry.entryId, action, reason);
+  return { entry: changes.get(entry.entryId) ?? entry, writes: changes.writes() };
 }
 
 /** Step two, once GitHub has the decision: the entry says approved (active) or denied (gone), and by whom. */
