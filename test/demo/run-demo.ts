@@ -61,6 +61,28 @@ async function main(): Promise<void> {
       `${second.revoked.length} revoked, ${second.alerts.length} new alerts, Slack ${second.slack.sent ? "sent" : "not sent"}: nothing twice.`,
     );
 
+    console.log(
+      bold(`\n$ patrol revoke --org ${DEMO_ORG} --owner mallory --reason "laptop stolen" --by jane@security`),
+    );
+    const posted = loopback.slack.posts().length;
+    const revoke = await patrol(
+      [
+        "revoke",
+        "--org",
+        DEMO_ORG,
+        "--owner",
+        "mallory",
+        "--reason",
+        "laptop stolen",
+        "--by",
+        "jane@security",
+      ],
+      env,
+    );
+    process.stdout.write(revoke.stdout);
+    for (const post of loopback.slack.posts().slice(posted))
+      console.log(renderSlackMessage(post.args.blocks));
+
     console.log(bold(`\n$ patrol ledger export --org ${DEMO_ORG} --format json   # the revoked tokens`));
     const exported = await patrol(["ledger", "export", "--org", DEMO_ORG, "--format", "json"], env);
     const entries = JSON.parse(exported.stdout) as Record<string, unknown>[];
@@ -69,8 +91,9 @@ async function main(): Promise<void> {
         `  ${e.owner}/${e.tokenName} [${e.status}]: ${e.revokedReason} — by ${e.revokedBy} at ${e.revokedAt}`,
       );
     }
+    const keep = process.env.PATROL_DEMO_KEEP === "1";
     console.log(
-      `\nThe ledger of this run is in ${join(dir, ".patrol")}; the GitHub org and Slack were simulated on 127.0.0.1.`,
+      `\nThe GitHub org and Slack were simulated on 127.0.0.1. The demo's ledger ${keep ? `is kept in ${join(dir, ".patrol")}` : "was removed (PATROL_DEMO_KEEP=1 keeps it)"}.`,
     );
   } finally {
     await loopback.close();
