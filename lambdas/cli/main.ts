@@ -228,7 +228,22 @@ function withRefOptions(command: Command): Command {
     .option("--token-name <name>", "the token's name (with --owner)");
 }
 
-function refOf(opts: { entry?: string; tokenId?: string; owner?: string; tokenName?: string }): EntryRef {
+interface RefOptions {
+  entry?: string;
+  tokenId?: string;
+  owner?: string;
+  tokenName?: string;
+}
+
+/** What every command that changes one entry takes: the entry, the org, who, why. */
+interface ChangeOptions extends RefOptions {
+  org: string;
+  by: string;
+  reason: string;
+  json?: boolean;
+}
+
+function refOf(opts: RefOptions): EntryRef {
   if (opts.entry) return { entryId: opts.entry };
   if (opts.tokenId) {
     if (!/^\d+$/.test(opts.tokenId)) throw new UsageError(`--token-id: "${opts.tokenId}" is not a number`);
@@ -444,29 +459,16 @@ function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
     ),
   )
     .option("--json", "print the entry as JSON")
-    .action(
-      async (
-        opts: FieldOptions & {
-          org: string;
-          by: string;
-          reason: string;
-          json?: boolean;
-          entry?: string;
-          tokenId?: string;
-          owner?: string;
-          tokenName?: string;
-        },
-      ) => {
-        const ref = refOf(opts);
-        const fields = fieldsOf(opts);
-        if (Object.keys(fields).length === 0)
-          throw new UsageError("nothing to update: give at least one field (--purpose, --risks, …)");
-        const { entry, history } = await change(opts.org, opts.by, (entries, ctx) =>
-          updateEntry(entries, ref, fields, opts.reason, ctx),
-        );
-        io.stdout(opts.json ? `${JSON.stringify(entry, null, 2)}\n` : formatEntry(entry, history));
-      },
-    );
+    .action(async (opts: FieldOptions & ChangeOptions) => {
+      const ref = refOf(opts);
+      const fields = fieldsOf(opts);
+      if (Object.keys(fields).length === 0)
+        throw new UsageError("nothing to update: give at least one field (--purpose, --risks, …)");
+      const { entry, history } = await change(opts.org, opts.by, (entries, ctx) =>
+        updateEntry(entries, ref, fields, opts.reason, ctx),
+      );
+      io.stdout(opts.json ? `${JSON.stringify(entry, null, 2)}\n` : formatEntry(entry, history));
+    });
 
   for (const [name, status, description] of [
     [
@@ -485,24 +487,13 @@ function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
         .requiredOption("--reason <text>", "why"),
     )
       .option("--json", "print the entry as JSON")
-      .action(
-        async (opts: {
-          org: string;
-          by: string;
-          reason: string;
-          json?: boolean;
-          entry?: string;
-          tokenId?: string;
-          owner?: string;
-          tokenName?: string;
-        }) => {
-          const ref = refOf(opts);
-          const { entry, history } = await change(opts.org, opts.by, (entries, ctx) =>
-            setStatus(entries, ref, status, opts.reason, ctx),
-          );
-          io.stdout(opts.json ? `${JSON.stringify(entry, null, 2)}\n` : formatEntry(entry, history));
-        },
-      );
+      .action(async (opts: ChangeOptions) => {
+        const ref = refOf(opts);
+        const { entry, history } = await change(opts.org, opts.by, (entries, ctx) =>
+          setStatus(entries, ref, status, opts.reason, ctx),
+        );
+        io.stdout(opts.json ? `${JSON.stringify(entry, null, 2)}\n` : formatEntry(entry, history));
+      });
   }
 
   withRefOptions(
