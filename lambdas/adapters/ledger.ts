@@ -48,10 +48,14 @@ export function makeDynamoLedger(
   });
   const counters: LedgerCounters = { queries: 0, puts: 0, batches: 0 };
 
-  async function query(org: string, prefix: string): Promise<Record<string, unknown>[]> {
+  async function query(
+    org: string,
+    prefix: string,
+    onPage?: (items: Record<string, unknown>[]) => void,
+  ): Promise<Record<string, unknown>[]> {
     const items: Record<string, unknown>[] = [];
     const pages = paginateQuery(
-      { client: doc, pageSize: 1000 },
+      { client: doc },
       {
         TableName: tableName,
         KeyConditionExpression: "pk = :pk AND begins_with(sk, :prefix)",
@@ -60,7 +64,8 @@ export function makeDynamoLedger(
     );
     for await (const page of pages) {
       counters.queries++;
-      items.push(...(page.Items ?? []));
+      if (onPage) onPage(page.Items ?? []);
+      else items.push(...(page.Items ?? []));
     }
     return items;
   }
@@ -112,8 +117,12 @@ export function makeDynamoLedger(
     counters,
 
     async load(org) {
-      const items = await query(org, "ENTRY#");
-      return items.map(({ pk: _pk, sk: _sk, ...entry }) => entry as unknown as LedgerEntry);
+      // Page by page, so that the raw items of one page at a time are garbage, never the whole ledger twice.
+      const entries: LedgerEntry[] = [];
+      await query(org, "ENTRY#", (items) => {
+        for (const { pk: _pk, sk: _sk, ...entry } of items) entries.push(entry as unknown as LedgerEntry);
+      });
+      return entries;
     },
 
     async events(org) {

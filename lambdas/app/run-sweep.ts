@@ -1,11 +1,11 @@
 import type { TokenSource } from "../adapters/github";
 import type { Ledger } from "../adapters/ledger";
 import type { Notifier } from "../adapters/slack";
-import type { ChangeContext } from "../core/changes";
+import { type ChangeContext, mergeWrites } from "../core/changes";
 import { buildDigest } from "../core/digest";
 import type { Policy } from "../core/policy";
 import { type ReportError, type SweepReport, toReportAlert, toRevokedToken } from "../core/report";
-import { completeRevocations, markAlertsDelivered, planSweep } from "../core/sweep";
+import { completeRevocations, markAlertsDelivered, planSweep, type RevocationOutcome } from "../core/sweep";
 import type { Alert, EntryWrite, LedgerEntry, Revocation } from "../core/types";
 import type { Log } from "./log";
 
@@ -30,6 +30,9 @@ export interface SweepOptions {
 }
 
 export const SWEEP_ACTOR = "patrol-sweep";
+
+/** GitHub's bulk revocation takes at most 100 grants a call. */
+const REVOKE_BATCH = 100;
 
 function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
@@ -96,39 +99,53 @@ export async function runSweep(deps: SweepDeps, options: SweepOptions): Promise<
     return report;
   }
 
-  let current = new Map(plan.entries.map((e) => [e.entryId, e]));
+  const current = new Map(plan.entries.map((e) => [e.entryId, e]));
   const write = async (writes: EntryWrite[]): Promise<Set<string>> => {
     const result = await ledger.write(writes);
     report.ledger.written += result.written.length;
     report.ledger.conflicts += result.conflicts.length;
     for (const conflict of result.conflicts)
       errors.push({ stage: "ledger", message: conflict.message, entryId: conflict.entryId });
-    current = new Map([...current, ...result.written.map((e) => [e.entryId, e] as const)]);
+    for (const entry of result.written) current.set(entry.entryId, entry);
     return new Set(result.conflicts.map((c) => c.entryId));
   };
 
-  // 1. Intents (and every other change the plan makes) go to the ledger before GitHub is touched.
-  let revocations: Revocation[] = plan.revocations;
-  try {
-    const conflicted = await write(plan.writes);
-    // An entry another writer changed meanwhile is not revoked on stale grounds; the next run decides again.
-    revocations = revocations.filter((r) => !conflicted.has(r.entryId));
-  } catch (error) {
-    errors.push({
-      stage: "ledger",
-      message: `recording the plan failed, nothing was revoked: ${messageOf(error)}`,
-    });
-    return report;
+  // 1–2. A hundred revocations at a time: the batch's intents go to the ledger (with the first batch, every
+  // other change the plan makes), then the call. Later batches' writes fall inside the second the throttle
+  // keeps between two revocation calls, so they cost no wall time.
+  const intentOf = new Map<string, EntryWrite>();
+  const revoking = new Set(plan.revocations.map((r) => r.entryId));
+  let otherWrites: EntryWrite[] = [];
+  for (const w of plan.writes) {
+    if (revoking.has(w.entry.entryId)) intentOf.set(w.entry.entryId, w);
+    else otherWrites.push(w);
   }
-
-  // 2. Revoke, 100 grants a call.
-  const outcomes =
-    revocations.length > 0
-      ? await github.revokeGrants(
-          org,
-          revocations.map((r) => r.patId),
-        )
-      : [];
+  const revocations: Revocation[] = [];
+  const outcomes: RevocationOutcome[] = [];
+  for (let i = 0; i === 0 || i < plan.revocations.length; i += REVOKE_BATCH) {
+    const batch = plan.revocations.slice(i, i + REVOKE_BATCH);
+    let conflicted: Set<string>;
+    try {
+      conflicted = await write([...otherWrites, ...batch.flatMap((r) => intentOf.get(r.entryId) ?? [])]);
+      otherWrites = [];
+    } catch (error) {
+      const skipped =
+        i === 0 ? "nothing was revoked" : `${plan.revocations.length - i} revocations were not made`;
+      errors.push({ stage: "ledger", message: `recording the plan failed, ${skipped}: ${messageOf(error)}` });
+      if (i === 0) return report;
+      break;
+    }
+    // An entry another writer changed meanwhile is not revoked on stale grounds; the next run decides again.
+    const go = batch.filter((r) => !conflicted.has(r.entryId));
+    if (go.length === 0) continue;
+    revocations.push(...go);
+    outcomes.push(
+      ...(await github.revokeGrants(
+        org,
+        go.map((r) => r.patId),
+      )),
+    );
+  }
   for (const outcome of outcomes) {
     if (!outcome.ok)
       errors.push({ stage: "revoke", message: outcome.error ?? "revocation failed", patId: outcome.patId });
@@ -136,16 +153,17 @@ export async function runSweep(deps: SweepDeps, options: SweepOptions): Promise<
   const done = new Set(outcomes.filter((o) => o.ok).map((o) => o.patId));
   report.revoked = revocations.filter((r) => done.has(r.patId)).map(toRevokedToken);
 
-  // 3. Outcomes to the ledger: reason, actor and time on every revoked entry.
-  const completion = completeRevocations([...current.values()], revocations, outcomes, ctx);
-  try {
-    await write(completion.writes);
-  } catch (error) {
-    errors.push({
-      stage: "ledger",
-      message: `recording revocations failed (the next run confirms them): ${messageOf(error)}`,
-    });
-  }
+  // 3. Outcomes (reason, actor and time on every revoked entry), decided now and written with what the
+  // digest delivered: one write per entry. Should the process die before that write, the next sweep
+  // confirms the revocations from their intents and announces them late.
+  const entriesOf = (ids: Iterable<string>) => [...new Set(ids)].flatMap((id) => current.get(id) ?? []);
+  const completion = completeRevocations(
+    entriesOf(revocations.map((r) => r.entryId)),
+    revocations,
+    outcomes,
+    ctx,
+  );
+  const completed = new Map(completion.writes.map((w) => [w.entry.entryId, w.entry]));
 
   // 4. The digest, then remember what it said so it is said once.
   const alerts: Alert[] = [...plan.alerts, ...completion.alerts];
@@ -170,15 +188,23 @@ export async function runSweep(deps: SweepDeps, options: SweepOptions): Promise<
       });
     }
   }
-  if (report.slack.sent && alerts.length > 0) {
-    try {
-      await write(markAlertsDelivered([...current.values()], alerts, ctx));
-    } catch (error) {
-      errors.push({
-        stage: "ledger",
-        message: `remembering sent alerts failed (they may be sent again): ${messageOf(error)}`,
-      });
-    }
+  const delivered =
+    report.slack.sent && alerts.length > 0
+      ? markAlertsDelivered(
+          [...new Set(alerts.map((a) => a.entryId))].flatMap(
+            (id) => completed.get(id) ?? current.get(id) ?? [],
+          ),
+          alerts,
+          ctx,
+        )
+      : [];
+  try {
+    await write(mergeWrites(completion.writes, delivered));
+  } catch (error) {
+    errors.push({
+      stage: "ledger",
+      message: `recording outcomes and sent alerts failed (the next run confirms the revocations; alerts may be sent again): ${messageOf(error)}`,
+    });
   }
   log?.info("sweep finished", {
     revoked: report.revoked.length,

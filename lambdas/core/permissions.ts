@@ -42,9 +42,21 @@ function approvedLevel(approved: PermissionMap, qualifiedName: string): number {
   return LEVELS[level] ?? 0;
 }
 
+/** Approved texts repeat across a ledger (a few shapes of token): each is parsed once. Read-only. */
+const approvedCache = new Map<string, PermissionMap>();
+function approvedPermissions(text: string): PermissionMap {
+  let parsed = approvedCache.get(text);
+  if (!parsed) {
+    if (approvedCache.size >= 10_000) approvedCache.clear();
+    parsed = parsePermissions(text);
+    approvedCache.set(text, parsed);
+  }
+  return parsed;
+}
+
 /** Live permissions above what the register approved, e.g. `repository.contents: write > read`. */
 export function permissionDrift(live: PermissionMap, approvedText: string): string[] {
-  const approved = parsePermissions(approvedText);
+  const approved = approvedPermissions(approvedText);
   const drift: string[] = [];
   for (const name of Object.keys(live).sort()) {
     const level = live[name] ?? "none";
