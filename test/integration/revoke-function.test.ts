@@ -1,0 +1,129 @@
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { buildDeps } from "../../lambdas/app/deps";
+import { type CliIo, main } from "../../lambdas/cli/main";
+import { parseEnv } from "../../lambdas/config";
+import type { RevokeReport } from "../../lambdas/core/report";
+import { makeRevokeHandler } from "../../lambdas/handlers/revoke";
+import { type EmbeddedDynamo, ensureLedgerTable, startEmbeddedDynamo } from "../sim/dynamodb-sim";
+import { type Loopback, startLoopback } from "../sim/harness";
+import { type LambdaSim, startLambdaSim } from "../sim/lambda-sim";
+
+const ORG = "fn-org";
+const AWS = { region: "us-east-1", credentials: { accessKeyId: "test", secretAccessKey: "test" } };
+
+let loopback: Loopback;
+let dynamo: EmbeddedDynamo;
+let lambda: LambdaSim;
+
+beforeAll(async () => {
+  [loopback, dynamo] = await Promise.all([startLoopback({ orgs: [ORG] }), startEmbeddedDynamo()]);
+  await ensureLedgerTable(new DynamoDBClient({ endpoint: dynamo.endpoint, ...AWS }), "patrol-ledger");
+  process.env.AWS_ENDPOINT_URL_DYNAMODB = dynamo.endpoint;
+  process.env.AWS_REGION = AWS.region;
+  process.env.AWS_ACCESS_KEY_ID = AWS.credentials.accessKeyId;
+  process.env.AWS_SECRET_ACCESS_KEY = AWS.credentials.secretAccessKey;
+  // The deployed revoke Lambda, as the Lambda service would run it: the real handler and its real deps.
+  const deps = await buildDeps(parseEnv({ ...loopback.env, PATROL_TABLE: "patrol-ledger" }), {
+    allowEmbedded: false,
+  });
+  lambda = await startLambdaSim({ "patrol-revoke": makeRevokeHandler(async () => deps) });
+  process.env.AWS_ENDPOINT_URL_LAMBDA = lambda.url;
+});
+
+afterAll(async () => {
+  await Promise.all([loopback?.close(), dynamo?.close(), lambda?.close()]);
+});
+
+async function patrol(args: string[]) {
+  let stdout = "";
+  let stderr = "";
+  // No GitHub or Slack settings here: with --function, the CLI only needs to reach the Lambda.
+  const io: CliIo = {
+    stdout: (t) => {
+      stdout += t;
+    },
+    stderr: (t) => {
+      stderr += t;
+    },
+    env: {},
+  };
+  const code = await main(args, io);
+  return { code, stdout, stderr };
+}
+
+describe("patrol revoke --function: the deployed Lambda through @aws-sdk/client-lambda", () => {
+  it("sends the validated event and prints the Lambda's report", async () => {
+    const grant = loopback.github
+      .org(ORG)
+      .addGrant({ owner: "mallory", tokenName: "ci", tokenExpiresAt: "2027-06-01T00:00:00Z" });
+
+    const run = await patrol([
+      "revoke",
+      "--org",
+      ORG,
+      "--owner",
+      "mallory",
+      "--reason",
+      "laptop stolen",
+      "--by",
+      "jane",
+      "--function",
+      "patrol-revoke",
+      "--json",
+    ]);
+
+    expect(run.code).toBe(0);
+    expect(lambda.invocations).toEqual([
+      {
+        functionName: "patrol-revoke",
+        payload: { org: ORG, selector: { owner: "mallory" }, reason: "laptop stolen", requestedBy: "jane" },
+      },
+    ]);
+    const report = JSON.parse(run.stdout) as RevokeReport;
+    expect(report.revoked.map((r) => r.patId)).toEqual([grant.id]);
+    expect(loopback.github.org(ORG).grants()).toEqual([]);
+  });
+
+  it("refuses bad flags before invoking anything (exit 2)", async () => {
+    const before = lambda.invocations.length;
+
+    const run = await patrol([
+      "revoke",
+      "--org",
+      ORG,
+      "--all",
+      "--confirm",
+      "other",
+      "--reason",
+      "x",
+      "--by",
+      "y",
+      "--function",
+      "patrol-revoke",
+    ]);
+
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain("selector.confirm");
+    expect(lambda.invocations.length).toBe(before);
+  });
+
+  it("reports a function that does not exist, with the service's message (exit 1)", async () => {
+    const run = await patrol([
+      "revoke",
+      "--org",
+      ORG,
+      "--owner",
+      "x",
+      "--reason",
+      "r",
+      "--by",
+      "b",
+      "--function",
+      "patrol-nope",
+    ]);
+
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/Function not found/);
+  });
+});
