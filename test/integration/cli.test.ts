@@ -5,11 +5,11 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { type CliIo, main } from "../../lambdas/cli/main";
 import type { SweepReport } from "../../lambdas/core/report";
 import type { LedgerEntry } from "../../lambdas/core/types";
 import { DEMO_ORG, demoLedgerCsv, seedDemoOrg } from "../demo/demo-org";
 import { type Loopback, SLACK_TOKEN, startLoopback } from "../sim/harness";
+import { runCli } from "./cli-run";
 
 const execFileAsync = promisify(execFile);
 const REPO_ROOT = fileURLToPath(new URL("../..", import.meta.url));
@@ -78,26 +78,9 @@ function expectNoSecrets(output: string): void {
 
 /** Runs `patrol …` in-process against the loopback sims and a ledger under this test's data dir. */
 async function patrol(args: string[], extraEnv: Record<string, string> = {}): Promise<Run> {
-  let stdout = "";
-  let stderr = "";
-  const io: CliIo = {
-    stdout: (text) => {
-      stdout += text;
-    },
-    stderr: (text) => {
-      stderr += text;
-    },
-    env: {
-      ...loopback.env,
-      PATROL_DATA_DIR: dataDir,
-      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
-      ...extraEnv,
-    },
-    interactive: false,
-  };
-  const code = await main(args, io);
-  transcript.push(stdout, stderr);
-  return { code, stdout, stderr };
+  const run = await runCli(args, { ...loopback.env, PATROL_DATA_DIR: dataDir, ...extraEnv });
+  transcript.push(run.stdout, run.stderr);
+  return run;
 }
 
 async function writeCsv(name: string, text: string): Promise<string> {

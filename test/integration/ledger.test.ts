@@ -3,7 +3,6 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parse } from "csv-parse/sync";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { type CliIo, main } from "../../lambdas/cli/main";
 import { AUDIT_COLUMNS, CSV_COLUMNS, EVENT_COLUMNS, EXPORT_COLUMNS } from "../../lambdas/core/ledger-csv";
 import type { ImportOutcome } from "../../lambdas/core/ledger-import";
 import type { LedgerSummary } from "../../lambdas/core/ledger-ops";
@@ -11,6 +10,7 @@ import type { SweepReport } from "../../lambdas/core/report";
 import type { LedgerEntry, LedgerEvent } from "../../lambdas/core/types";
 import { type Loopback, startLoopback } from "../sim/harness";
 import type { SlackCall } from "../sim/slack-sim";
+import { runCli } from "./cli-run";
 
 /**
  * The ledger as the register the runbook kept (../shared/seeds/000_*.txt): pending requests pulled in,
@@ -72,25 +72,7 @@ afterEach(async () => {
 
 /** Runs `patrol …` in-process against the loopback sims and a ledger under this test's data dir. */
 async function patrol(args: string[], extraEnv: Record<string, string> = {}): Promise<Run> {
-  let stdout = "";
-  let stderr = "";
-  const io: CliIo = {
-    stdout: (text) => {
-      stdout += text;
-    },
-    stderr: (text) => {
-      stderr += text;
-    },
-    env: {
-      ...loopback.env,
-      PATROL_DATA_DIR: dataDir,
-      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
-      ...extraEnv,
-    },
-    interactive: false,
-  };
-  const code = await main(args, io);
-  return { code, stdout, stderr };
+  return runCli(args, { ...loopback.env, PATROL_DATA_DIR: dataDir, ...extraEnv });
 }
 
 /** Runs a command that must succeed, and returns its stdout. */

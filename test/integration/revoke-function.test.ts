@@ -1,13 +1,13 @@
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildDeps } from "../../lambdas/app/deps";
-import { type CliIo, main } from "../../lambdas/cli/main";
 import { parseEnv } from "../../lambdas/config";
 import type { RevokeReport } from "../../lambdas/core/report";
 import { makeRevokeHandler } from "../../lambdas/handlers/revoke";
 import { type EmbeddedDynamo, ensureLedgerTable, startEmbeddedDynamo } from "../sim/dynamodb-sim";
 import { type Loopback, startLoopback } from "../sim/harness";
 import { type LambdaSim, startLambdaSim } from "../sim/lambda-sim";
+import { runCli } from "./cli-run";
 
 const ORG = "fn-org";
 const AWS = { region: "us-east-1", credentials: { accessKeyId: "test", secretAccessKey: "test" } };
@@ -35,22 +35,8 @@ afterAll(async () => {
   await Promise.all([loopback?.close(), dynamo?.close(), lambda?.close()]);
 });
 
-async function patrol(args: string[]) {
-  let stdout = "";
-  let stderr = "";
-  // No GitHub or Slack settings here: with --function, the CLI only needs to reach the Lambda.
-  const io: CliIo = {
-    stdout: (t) => {
-      stdout += t;
-    },
-    stderr: (t) => {
-      stderr += t;
-    },
-    env: {},
-  };
-  const code = await main(args, io);
-  return { code, stdout, stderr };
-}
+// No GitHub or Slack settings here: with --function, the CLI only needs to reach the Lambda.
+const patrol = (args: string[]) => runCli(args, {});
 
 describe("patrol revoke --function: the deployed Lambda through @aws-sdk/client-lambda", () => {
   it("sends the validated event and prints the Lambda's report", async () => {

@@ -2,7 +2,6 @@ import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { makeDynamoLedger } from "../../lambdas/adapters/ledger";
 import { buildDeps } from "../../lambdas/app/deps";
-import { type CliIo, main } from "../../lambdas/cli/main";
 import { parseEnv } from "../../lambdas/config";
 import { LedgerChanges, newEntry } from "../../lambdas/core/changes";
 import { parseLedgerCsv } from "../../lambdas/core/ledger-csv";
@@ -16,6 +15,7 @@ import { type EmbeddedDynamo, ensureLedgerTable, startEmbeddedDynamo } from "../
 import type { GrantPayload, SimOrg, SimRequest } from "../sim/github-sim";
 import { type Loopback, startLoopback } from "../sim/harness";
 import type { SlackCall } from "../sim/slack-sim";
+import { runCli } from "./cli-run";
 
 /**
  * On-demand revocation end to end: the revoke Lambda's handler (and the CLI) with real Octokit, Slack and
@@ -817,22 +817,7 @@ describe("on-demand revocation through the revoke Lambda's handler", () => {
 });
 
 describe("patrol revoke (the CLI runs the same code)", () => {
-  async function patrol(args: string[], table: string) {
-    let stdout = "";
-    let stderr = "";
-    const io: CliIo = {
-      stdout: (text) => {
-        stdout += text;
-      },
-      stderr: (text) => {
-        stderr += text;
-      },
-      env: { ...loopback.env, PATROL_TABLE: table, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true" },
-      interactive: false,
-    };
-    const code = await main(args, io);
-    return { code, stdout, stderr };
-  }
+  const patrol = (args: string[], table: string) => runCli(args, { ...loopback.env, PATROL_TABLE: table });
 
   it("refuses bad flags with exit 2 and changes nothing", async () => {
     const org = loopback.github.org(ORGS.cliBad);
