@@ -68,11 +68,12 @@ export async function runSweep(deps: SweepDeps, options: SweepOptions): Promise<
   let requests: Awaited<ReturnType<TokenSource["listRequests"]>>;
   let entries: LedgerEntry[];
   try {
-    [grants, requests, entries] = await Promise.all([
-      github.listGrants(org, options.onProgress),
-      github.listRequests(org),
-      ledger.load(org),
-    ]);
+    // GitHub asks for one request at a time: grants, then requests. The ledger loads meanwhile.
+    const listing = (async () => {
+      const listed = await github.listGrants(org, options.onProgress);
+      return [listed, await github.listRequests(org)] as const;
+    })();
+    [[grants, requests], entries] = await Promise.all([listing, ledger.load(org)]);
   } catch (error) {
     errors.push({ stage: "list", message: messageOf(error) });
     report.slack.skipped = "nothing to report: the sweep could not start";

@@ -333,4 +333,36 @@ describe("the sweep Lambda against the simulated org", () => {
     await expect(handler("acme")).rejects.toThrow(InvalidEventError);
     expect(loopback.github.requests.length).toBe(before);
   });
+
+  it("asks GitHub one request at a time, as GitHub asks", async () => {
+    // A GitHub that takes its time, so that overlapping requests would show.
+    const slow = await startLoopback({ orgs: ["serial"], latencyMs: 30 });
+    try {
+      const org = slow.github.org("serial");
+      for (let i = 0; i < 120; i++)
+        org.addGrant({
+          owner: "fy",
+          tokenName: `s${i}`,
+          tokenExpiresAt: at(i < 2 ? -1 : 90),
+          tokenExpired: i < 2,
+          accessGrantedAt: at(-5),
+          tokenLastUsedAt: at(-1),
+        });
+      org.addRequest({ owner: "gu", tokenName: "pending", reason: "triage", createdAt: at(-2) });
+      const table = `patrol-ledger-${++tableSeq}`;
+      await ensureLedgerTable(new DynamoDBClient({ endpoint: dynamo.endpoint, ...AWS }), table);
+      const deps = await buildDeps(parseEnv({ ...slow.env, PATROL_TABLE: table }), {
+        allowEmbedded: false,
+        retryAfterBaseValue: 10,
+      });
+
+      const report = await makeSweepHandler(async () => deps)({ org: "serial", now: NOW.toISOString() });
+
+      expect(report.scanned).toBe(120);
+      expect(report.revoked).toHaveLength(2);
+      expect(slow.github.maxInFlight).toBe(1);
+    } finally {
+      await slow.close();
+    }
+  });
 });
