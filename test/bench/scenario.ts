@@ -13,6 +13,7 @@
  * The same data feeds the simulated GitHub org (as seeds), the ledger (as entries) and `planSweep` alone
  * (as the core's grants).
  */
+import { newEntry } from "../../lambdas/core/changes";
 import { flattenPermissions, formatPermissions } from "../../lambdas/core/permissions";
 import type { Grant, LedgerEntry, PatRequest } from "../../lambdas/core/types";
 import type { GrantSeed, PatPermissions, RequestSeed } from "../sim/github-sim";
@@ -84,35 +85,19 @@ export function makeScenario(options: ScenarioOptions): Scenario {
   const entries: LedgerEntry[] = [];
   const expected = { revocations: 0, unregistered: 0, newExpiring: 0, waitingRequests: 0, requests: 0 };
 
+  // The fields a registered, long-lived entry has beyond newEntry's blanks.
   const entry = (fields: Partial<LedgerEntry> & Pick<LedgerEntry, "entryId" | "tokenName" | "owner">) =>
-    ({
+    newEntry({
       org,
-      tokenId: null,
-      patId: null,
-      requestId: null,
+      status: "active",
       purpose: `Deploys ${fields.tokenName} from CI to the staging and production clusters`,
       scope: "subset",
-      permissions: "",
-      createdAt: null,
-      expiresAt: null,
       approvedBy: "platform-lead@example.com",
-      risks: "",
-      renew: false,
-      neededUntil: null,
-      slack: "",
-      notes: "",
-      status: "active",
-      firstSeenAt: null,
-      alertsSent: {},
-      pendingRevocation: null,
-      revokedReason: null,
-      revokedAt: null,
-      revokedBy: null,
       version: 3,
       updatedAt: iso(nowMs - DAY),
       updatedBy: "patrol-sweep",
       ...fields,
-    }) satisfies LedgerEntry;
+    });
 
   for (let i = 0; i < size; i++) {
     const kind = kindOf(i);
