@@ -18,12 +18,6 @@ export interface Ledger {
 export interface WriteResult {
   written: LedgerEntry[];
   conflicts: { entryId: string; message: string }[];
-  /** Requests made, for the benchmark and the logs. */
-  requests: { puts: number; batches: number };
-}
-
-export class LedgerConflictError extends Error {
-  override name = "LedgerConflictError";
 }
 
 const BATCH_LIMIT = 25;
@@ -33,20 +27,10 @@ const PUT_CONCURRENCY = 8;
 const pk = (org: string) => `ORG#${org}`;
 const entrySk = (entryId: string) => `ENTRY#${entryId}`;
 
-export interface LedgerCounters {
-  queries: number;
-  puts: number;
-  batches: number;
-}
-
-export function makeDynamoLedger(
-  client: DynamoDBClient,
-  tableName: string,
-): Ledger & { counters: LedgerCounters } {
+export function makeDynamoLedger(client: DynamoDBClient, tableName: string): Ledger {
   const doc = DynamoDBDocumentClient.from(client, {
     marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: false },
   });
-  const counters: LedgerCounters = { queries: 0, puts: 0, batches: 0 };
 
   async function query(
     org: string,
@@ -63,7 +47,6 @@ export function makeDynamoLedger(
       },
     );
     for await (const page of pages) {
-      counters.queries++;
       if (onPage) onPage(page.Items ?? []);
       else items.push(...(page.Items ?? []));
     }
@@ -74,8 +57,7 @@ export function makeDynamoLedger(
    * Events are keyed by entry, version, run and position: in order per entry, and unique, so one writer's
    * events never overwrite another's (two runs racing for the same version each keep theirs).
    */
-  async function putEvents(events: { event: LedgerEvent; seq: number }[]): Promise<number> {
-    let batches = 0;
+  async function putEvents(events: { event: LedgerEvent; seq: number }[]): Promise<void> {
     for (let i = 0; i < events.length; i += BATCH_LIMIT) {
       let requests = events.slice(i, i + BATCH_LIMIT).map(({ event, seq }) => ({
         PutRequest: {
@@ -91,17 +73,13 @@ export function makeDynamoLedger(
         if (attempt > 8) throw new Error(`DynamoDB left ${requests.length} ledger events unprocessed`);
         if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 50 * 2 ** attempt));
         const result = await doc.send(new BatchWriteCommand({ RequestItems: { [tableName]: requests } }));
-        counters.batches++;
-        batches++;
         requests = (result.UnprocessedItems?.[tableName] ?? []) as typeof requests;
       }
     }
-    return batches;
   }
 
   async function putEntry(write: EntryWrite): Promise<void> {
     const { entry, expectedVersion } = write;
-    counters.puts++;
     await doc.send(
       new PutCommand({
         TableName: tableName,
@@ -114,8 +92,6 @@ export function makeDynamoLedger(
   }
 
   return {
-    counters,
-
     async load(org) {
       // Page by page, so that the raw items of one page at a time are garbage, never the whole ledger twice.
       const entries: LedgerEntry[] = [];
@@ -141,8 +117,7 @@ export function makeDynamoLedger(
      * left it, and is reported (with an event saying so), never overwritten.
      */
     async write(writes) {
-      const before = { puts: counters.puts, batches: counters.batches };
-      const result: WriteResult = { written: [], conflicts: [], requests: { puts: 0, batches: 0 } };
+      const result: WriteResult = { written: [], conflicts: [] };
       if (writes.length === 0) return result;
       await putEvents(writes.flatMap((w) => w.events.map((event, seq) => ({ event, seq }))));
       const queue = [...writes];
@@ -173,7 +148,6 @@ export function makeDynamoLedger(
       };
       await Promise.all(Array.from({ length: Math.min(PUT_CONCURRENCY, writes.length) }, worker));
       if (conflicted.length > 0) await putEvents(conflicted);
-      result.requests = { puts: counters.puts - before.puts, batches: counters.batches - before.batches };
       return result;
     },
   };
