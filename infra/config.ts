@@ -1,4 +1,5 @@
 import * as z from "zod";
+import { GITHUB_LOGIN } from "../lambdas/core/login";
 import { PolicySchema } from "../lambdas/core/policy";
 
 /**
@@ -9,8 +10,8 @@ export class ContextError extends Error {
   override name = "ContextError";
 }
 
-/** GitHub org logins: alphanumerics and single hyphens, at most 39 characters (as the sweep handler checks). */
-export const ORG_LOGIN = /^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}$/;
+/** GitHub org logins: the very pattern the sweep handler checks. */
+export const ORG_LOGIN = GITHUB_LOGIN;
 
 /** The values `logs.RetentionDays` accepts (CloudWatch Logs' own list). */
 const LOG_RETENTION_DAYS = [

@@ -22,10 +22,10 @@ import {
   summarizeLedger,
   updateEntry,
 } from "../core/ledger-ops";
+import { GITHUB_LOGIN, OrgSchema } from "../core/login";
 import { exitCodeOf, type RevokeReport, revokeExitCode } from "../core/report";
 import { InvalidRevokeError, parseRevokeRequest } from "../core/revoke";
 import type { EntryWrite, LedgerEntry } from "../core/types";
-import { OrgSchema } from "../handlers/sweep";
 import {
   formatEntry,
   formatImport,
@@ -254,7 +254,7 @@ function refOf(opts: RefOptions): EntryRef {
 }
 
 function login(flag: string, value: string): string {
-  if (!/^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}$/.test(value)) {
+  if (!GITHUB_LOGIN.test(value)) {
     throw new UsageError(`${flag}: "${value}" is not a GitHub login`);
   }
   return value;

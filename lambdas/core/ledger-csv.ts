@@ -22,6 +22,7 @@
  */
 import { parse } from "csv-parse/sync";
 import { stringify } from "csv-stringify/sync";
+import { GITHUB_LOGIN } from "./login";
 import { type LedgerEntry, type LedgerEvent, STATUSES, type Status } from "./types";
 
 export const CSV_COLUMNS = [
@@ -159,8 +160,6 @@ export function unescapeFormula(value: string): string {
 
 // ---------------------------------------------------------------------------------------------------
 // Values
-
-const GITHUB_LOGIN = /^(?=.{1,39}$)[A-Za-z0-9]+(?:-[A-Za-z0-9]+)*$/;
 
 const DATE_TIME =
   /^(\d{4})-(\d{2})-(\d{2})(?:[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?([Zz]|[+-]\d{2}:?\d{2}))?$/;

@@ -1,5 +1,6 @@
 import * as z from "zod";
 import { type ChangeContext, discoveredEntry, LedgerChanges, newEntry } from "./changes";
+import { LoginSchema } from "./login";
 import type { EntryWrite, Grant, LedgerEntry } from "./types";
 
 /**
@@ -7,10 +8,7 @@ import type { EntryWrite, Grant, LedgerEntry } from "./types";
  * the ledger must remember. The I/O is in lambdas/app/run-revoke.ts.
  */
 
-const login = z
-  .string({ message: "expected a GitHub login as a string" })
-  .trim()
-  .regex(/^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}$/, "expected a GitHub login");
+const login = LoginSchema;
 const ids = (what: string) =>
   z
     .array(

@@ -5,15 +5,13 @@ import type { Context } from "aws-lambda";
 import * as z from "zod";
 import { type Deps, lazyDepsFromEnvironment } from "../app/deps";
 import { runSweep } from "../app/run-sweep";
+import { OrgSchema } from "../core/login";
 import type { SweepReport } from "../core/report";
 
 export const logger = new Logger({ serviceName: "patrol" });
 const metrics = new Metrics({ namespace: "patrol", serviceName: "patrol" });
 
-/** GitHub org logins: alphanumerics and single hyphens, at most 39 characters. */
-export const OrgSchema = z
-  .string({ message: "expected the organization's login as a string" })
-  .regex(/^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}$/, "expected a GitHub organization login");
+export { OrgSchema };
 
 const SweepEventSchema = z
   .object({
