@@ -141,15 +141,13 @@ export async function runRevoke(
     return report;
   }
 
-  let current = plan.entries;
+  const current = new Map(plan.entries.map((e) => [e.entryId, e]));
   const write = async (writes: EntryWrite[], what: string): Promise<boolean> => {
     try {
       const result = await ledger.write(writes);
       for (const c of result.conflicts)
         errors.push({ stage: "ledger", message: c.message, entryId: c.entryId });
-      const written = new Map(result.written.map((e) => [e.entryId, e]));
-      current = current.map((e) => written.get(e.entryId) ?? e);
-      for (const e of result.written) if (!current.some((c) => c.entryId === e.entryId)) current.push(e);
+      for (const entry of result.written) current.set(entry.entryId, entry);
       return true;
     } catch (error) {
       errors.push({ stage: "ledger", message: `${what}: ${messageOf(error)}` });
@@ -198,15 +196,23 @@ export async function runRevoke(
   }
 
   await write(
-    completeRevoke(request, current, plan.targets, revokedIds, failures, plan.unregistered, ctx),
+    completeRevoke(
+      request,
+      [...current.values()],
+      plan.targets,
+      revokedIds,
+      failures,
+      plan.unregistered,
+      ctx,
+    ),
     "recording the revocations failed (they happened; the next sweep confirms them)",
   );
   const removed = classic.filter((c) =>
     report.classic.revoked.some((r) => r.credentialId === c.credentialId),
   );
   const followUps = [
-    ...flagGoneEntries(request, current, report.alreadyGone, ctx),
-    ...recordClassic(request, current, removed, ctx),
+    ...flagGoneEntries(request, [...current.values()], report.alreadyGone, ctx),
+    ...recordClassic(request, [...current.values()], removed, ctx),
   ];
   if (followUps.length > 0) await write(followUps, "recording flagged and classic entries failed");
 
