@@ -156,6 +156,97 @@ function toRequest(p: RequestPayload): PatRequest {
   };
 }
 
+/** A page's turn to go on the wire: true once the page before it is answered, false if that page failed. */
+type Turn = Promise<boolean>;
+const FIRST_TURN: Turn = Promise.resolve(true);
+/** Pages whose requests are prepared before their turn; well under plugin-throttling's 10 concurrent reads. */
+const AHEAD = 3;
+
+function linkTo(link: string | undefined, rel: "next" | "last"): string | undefined {
+  return new RegExp(`<([^<>]+)>;\\s*rel="${rel}"`).exec(link ?? "")?.[1];
+}
+
+/**
+ * One page of a list, asked for in its turn. The request is built (auth, the plugins' queues) ahead of
+ * time, but leaves only when the page before it has been answered in full, so GitHub still sees one
+ * request at a time. A page that fails is retried or given up by the plugins before the next one leaves;
+ * a page whose predecessor failed never reaches GitHub.
+ */
+function requestPage(
+  octokit: PatrolOctokit,
+  route: string,
+  params: Record<string, unknown>,
+  page: number,
+  turn: Turn,
+) {
+  let done!: (ok: boolean) => void;
+  const answered: Turn = new Promise((resolve) => {
+    done = resolve;
+  });
+  const fetchInTurn = async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
+    if (!(await turn)) {
+      done(false);
+      return Response.json([]);
+    }
+    const response = await fetch(input, init);
+    if (!response.ok) return response;
+    const body = await response.arrayBuffer();
+    done(true);
+    const copy = new Response(body, response);
+    Object.defineProperty(copy, "url", { value: response.url });
+    return copy;
+  };
+  const answer = octokit.request(route, { ...params, page, request: { fetch: fetchInTurn } });
+  answer.then(
+    () => done(true),
+    () => done(false),
+  );
+  return { answer, answered };
+}
+
+/**
+ * Every page of a list route, in order. The first answer's `last` link says how many pages there are;
+ * from then on the next page's request is prepared while the current one is on the wire, so the time
+ * Octokit, its plugins and the caller spend between two pages hides inside GitHub's latency instead of
+ * adding to it. Pages that appear while the list is read (past `last`) are followed one by one.
+ */
+async function listPages<T>(
+  octokit: PatrolOctokit,
+  route: string,
+  params: Record<string, unknown>,
+  onItems: (items: T[]) => void,
+): Promise<void> {
+  const first = await octokit.request(route, params);
+  onItems(first.data as T[]);
+  let link = first.headers.link;
+  const lastUrl = linkTo(link, "last");
+  const last = lastUrl ? Number(new URL(lastUrl).searchParams.get("page")) : 1;
+  // Pages 2…last, each prepared AHEAD pages before its turn: building a request through the plugins' queues
+  // takes some milliseconds, more than one answer's worth of slack at low latency.
+  const queue: ReturnType<typeof requestPage>[] = [];
+  let prepared = 1;
+  let turn = FIRST_TURN;
+  const prepare = () => {
+    while (prepared < last && queue.length < AHEAD) {
+      const page = requestPage(octokit, route, params, ++prepared, turn);
+      turn = page.answered;
+      queue.push(page);
+    }
+  };
+  prepare();
+  for (let page = queue.shift(); page; page = queue.shift()) {
+    const response = await page.answer;
+    prepare();
+    onItems(response.data as T[]);
+    link = response.headers.link;
+  }
+  for (let url = linkTo(link, "next"); url; ) {
+    const response = await octokit.request({ method: "GET", url });
+    onItems(response.data as T[]);
+    url = linkTo(response.headers.link, "next");
+  }
+}
+
 /** A message about a failed call that names the call and status, never a credential. */
 function describe(error: unknown, what: string): GitHubError {
   if (error instanceof RequestError) {
@@ -228,12 +319,19 @@ export function makeGitHubTokenSource(options: GitHubClientOptions): TokenSource
     async listGrants(org, onPage, filter) {
       const octokit = await clientFor(org);
       const grants: Grant[] = [];
+      // Pages are numbered: a token created while the list is read moves every later grant down a place,
+      // so the last grant of a page comes again at the top of the next.
+      const seen = new Set<number>();
       try {
         for (const route of grantRoutes(filter)) {
-          for await (const page of octokit.paginate.iterator(route, { org, per_page: PAGE_SIZE })) {
-            for (const item of page.data as GrantPayload[]) grants.push(toGrant(item));
+          await listPages<GrantPayload>(octokit, route, { org, per_page: PAGE_SIZE }, (items) => {
+            for (const item of items) {
+              if (seen.has(item.id)) continue;
+              seen.add(item.id);
+              grants.push(toGrant(item));
+            }
             onPage?.(grants.length);
-          }
+          });
         }
       } catch (error) {
         throw describe(error, `listing the fine-grained tokens of ${org}`);

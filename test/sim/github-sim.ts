@@ -71,7 +71,7 @@ export interface GitHubSimOptions {
   /** Ready tokens → orgs they may access (e.g. a `GITHUB_TOKEN` for local use). `ghp_`, `github_pat_`
    * and `gho_` tokens act as a PAT / OAuth token: refused by the PAT endpoints with 403. */
   staticTokens?: Record<string, string[]>;
-  /** Fixed delay before every response (the benchmark uses 20). */
+  /** Every answer leaves this long after its request arrived, the simulator's own work included (the benchmark uses 20). */
   latencyMs?: number;
   /** `x-ratelimit-limit` for tokens and the App; default 5000 (anonymous callers get 60). */
   rateLimit?: number;
@@ -95,6 +95,8 @@ export interface SimRequest {
 export interface Fault {
   method?: string;
   path: string | RegExp;
+  /** Query parameters the request must carry too, e.g. `{ page: "3" }`. */
+  query?: Record<string, string>;
   status: number;
   /** How many matching requests it answers; default 1. */
   times?: number;
@@ -929,9 +931,10 @@ export async function startGitHubSim(opts: GitHubSimOptions = {}): Promise<GitHu
 
   // --- faults --------------------------------------------------------------------------------------------
 
-  function takeFault(method: string, path: string): Fault | undefined {
+  function takeFault(method: string, path: string, query: URLSearchParams): Fault | undefined {
     const index = faults.findIndex((f) => {
       if (f.method && f.method.toUpperCase() !== method) return false;
+      if (f.query && Object.entries(f.query).some(([k, v]) => query.get(k) !== v)) return false;
       if (typeof f.path === "string") return f.path === path;
       f.path.lastIndex = 0;
       return f.path.test(path);
@@ -1512,27 +1515,37 @@ export async function startGitHubSim(opts: GitHubSimOptions = {}): Promise<GitHu
     });
   }
 
-  function write(res: ServerResponse, reply: Reply, headers: Record<string, string>): void {
-    if (res.destroyed || res.writableEnded) return;
+  interface Prepared {
+    status: number;
+    headers: Record<string, string>;
+    text?: string;
+  }
+
+  /** The answer as it goes on the wire, serialized before the latency is waited out (GitHub's own work is part of its latency). */
+  function prepare(reply: Reply, headers: Record<string, string>): Prepared {
     const all: Record<string, string> = { ...headers, ...reply.headers };
     if (reply.body === undefined || reply.status === 204 || reply.status === 304) {
-      res.writeHead(reply.status, all);
-      res.end();
-      return;
+      return { status: reply.status, headers: all };
     }
     const text = typeof reply.body === "string" ? reply.body : JSON.stringify(reply.body);
     const contentType =
       typeof reply.body === "string" ? "text/html; charset=utf-8" : "application/json; charset=utf-8";
-    res.writeHead(reply.status, {
-      "content-type": contentType,
-      "content-length": String(Buffer.byteLength(text)),
-      ...all,
-    });
-    res.end(text);
+    return {
+      status: reply.status,
+      headers: { "content-type": contentType, "content-length": String(Buffer.byteLength(text)), ...all },
+      text,
+    };
+  }
+
+  function write(res: ServerResponse, answer: Prepared): void {
+    if (res.destroyed || res.writableEnded) return;
+    res.writeHead(answer.status, answer.headers);
+    res.end(answer.text);
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const at = Date.now();
+    const arrived = performance.now();
     inFlight++;
     maxInFlight = Math.max(maxInFlight, inFlight);
     try {
@@ -1561,7 +1574,7 @@ export async function startGitHubSim(opts: GitHubSimOptions = {}): Promise<GitHu
         "x-github-api-version-selected": "2022-11-28",
         ...rateHeaders,
       };
-      const fault = takeFault(method, url.pathname);
+      const fault = takeFault(method, url.pathname, url.searchParams);
       let reply: Reply;
       if (fault) reply = faultReply(fault);
       else if (exceeded) reply = error(403, `API rate limit exceeded for ${rate.who}.`, DOCS.rateLimit);
@@ -1574,11 +1587,13 @@ export async function startGitHubSim(opts: GitHubSimOptions = {}): Promise<GitHu
         }
       }
       record.status = reply.status;
-      const delay = latencyMs + (fault?.delayMs ?? 0);
+      const answer = prepare(reply, headers);
+      // The answer leaves `latencyMs` after the request arrived, however long building it took.
+      const delay = latencyMs + (fault?.delayMs ?? 0) - (performance.now() - arrived);
       if (delay > 0) await sleep(delay);
-      write(res, reply, headers);
+      write(res, answer);
     } catch (err) {
-      write(res, error(500, `github-sim: ${err instanceof Error ? err.message : String(err)}`), {});
+      write(res, prepare(error(500, `github-sim: ${err instanceof Error ? err.message : String(err)}`), {}));
     } finally {
       inFlight--;
     }
