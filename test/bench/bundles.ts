@@ -35,8 +35,16 @@ export async function bundle(entry: string, outfile: string): Promise<number> {
     format: "esm",
     target: "node24",
     mainFields: ["module", "main"],
-    minify: true,
-    banner: { js: ESM_REQUIRE_BANNER },
+    // BENCH_READABLE=1 keeps names for CPU profiles (`BENCH_NODE_ARGS="--cpu-prof …"`); sizes then differ.
+    minify: !process.env.BENCH_READABLE,
+    banner: {
+      js: process.env.BENCH_READABLE
+        ? ESM_REQUIRE_BANNER.replaceAll("createRequire", "createRequireForBanner").replace(
+            "{ createRequireForBanner }",
+            "{ createRequire as createRequireForBanner }",
+          )
+        : ESM_REQUIRE_BANNER,
+    },
     logLevel: "silent",
   });
   return (await stat(outfile)).size;
