@@ -6,7 +6,8 @@ import { Octokit } from "@octokit/rest";
 import { flattenPermissions } from "../core/permissions";
 import type { ClassicCredential } from "../core/revoke";
 import type { RevocationOutcome } from "../core/sweep";
-import type { Grant, PatRequest, RepositorySelection } from "../core/types";
+import type { Grant, PatRequest, PermissionMap, RepositorySelection } from "../core/types";
+import { StringPool } from "./string-pool";
 
 /** GitHub answers at most 100 items a page, and the bulk revoke takes at most 100 grant ids. */
 const PAGE_SIZE = 100;
@@ -85,18 +86,32 @@ function isoDate(value: string | null): string | null {
   return Number.isNaN(ms) ? value : new Date(ms).toISOString();
 }
 
-function toGrant(p: GrantPayload): Grant {
-  return {
-    patId: p.id,
-    tokenId: p.token_id,
-    tokenName: p.token_name,
-    owner: p.owner.login,
-    repositorySelection: p.repository_selection as RepositorySelection,
-    permissions: flattenPermissions(p.permissions as Record<string, Record<string, string>>),
-    accessGrantedAt: isoDate(p.access_granted_at),
-    tokenExpired: p.token_expired,
-    tokenExpiresAt: isoDate(p.token_expires_at),
-    tokenLastUsedAt: isoDate(p.token_last_used_at),
+/**
+ * Grants as the core reads them. The pool keeps one copy of what repeats across an org's grants (owners,
+ * names, dates, permission sets), so that 100,000 grants do not hold 100,000 copies of each.
+ */
+function grantReader(): (p: GrantPayload) => Grant {
+  const pool = new StringPool();
+  const permissionSets = new Map<string, PermissionMap>();
+  return (p) => {
+    const key = JSON.stringify(p.permissions);
+    let permissions = permissionSets.get(key);
+    if (!permissions) {
+      permissions = flattenPermissions(p.permissions as Record<string, Record<string, string>>);
+      permissionSets.set(key, permissions);
+    }
+    return {
+      patId: p.id,
+      tokenId: p.token_id,
+      tokenName: pool.intern(p.token_name),
+      owner: pool.intern(p.owner.login),
+      repositorySelection: p.repository_selection as RepositorySelection,
+      permissions,
+      accessGrantedAt: pool.intern(isoDate(p.access_granted_at)),
+      tokenExpired: p.token_expired,
+      tokenExpiresAt: pool.intern(isoDate(p.token_expires_at)),
+      tokenLastUsedAt: pool.intern(isoDate(p.token_last_used_at)),
+    };
   };
 }
 
@@ -329,6 +344,7 @@ export function makeGitHubTokenSource(options: GitHubClientOptions): TokenSource
     async listGrants(org, onPage, filter) {
       const octokit = await clientFor(org);
       const grants: Grant[] = [];
+      const toGrant = grantReader();
       // Pages are numbered: a token created while the list is read moves every later grant down a place,
       // so the last grant of a page comes again at the top of the next.
       const seen = new Set<number>();

