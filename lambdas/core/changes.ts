@@ -18,42 +18,86 @@ function same(a: unknown, b: unknown): boolean {
 /**
  * Accumulates changes to ledger entries in memory, each with its event, and turns them into
  * conditional writes: one per touched entry, guarded by the version it was read at. Pure.
+ *
+ * Entries are kept in a list, in the ledger's order (created ones last), and each keeps its place in it when
+ * updated: a caller that holds a place (`placeOf`) reads the entry as it now stands with `at`, an array
+ * read, where a lookup by id would hash a string (the sweep does this for every token).
  */
 export class LedgerChanges {
-  private readonly current = new Map<string, LedgerEntry>();
+  private readonly entries: LedgerEntry[];
+  /** Entry id → place in `entries`. */
+  private readonly places = new Map<string, number>();
   private readonly touched = new Map<string, { expectedVersion: number | null; events: LedgerEvent[] }>();
 
   constructor(
     entries: Iterable<LedgerEntry>,
     private readonly ctx: ChangeContext,
   ) {
-    for (const entry of entries) this.current.set(entry.entryId, entry);
+    this.entries = [...entries];
+    this.entries.forEach((entry, place) => {
+      this.places.set(entry.entryId, place);
+    });
+    if (this.places.size < this.entries.length) this.entries = this.withoutRepeatedIds();
+  }
+
+  /** Should the ledger hold an entry id twice, the later entry wins, in the earlier one's place. */
+  private withoutRepeatedIds(): LedgerEntry[] {
+    const unique: LedgerEntry[] = [];
+    this.places.clear();
+    for (const entry of this.entries) {
+      const place = this.places.get(entry.entryId);
+      if (place === undefined) {
+        this.places.set(entry.entryId, unique.length);
+        unique.push(entry);
+      } else unique[place] = entry;
+    }
+    return unique;
   }
 
   get(entryId: string): LedgerEntry | undefined {
-    return this.current.get(entryId);
+    const place = this.places.get(entryId);
+    return place === undefined ? undefined : this.entries[place];
+  }
+
+  /** Where the entry is kept: its place never changes, so `at(place)` always reads the entry as it stands. */
+  placeOf(entryId: string): number | undefined {
+    return this.places.get(entryId);
+  }
+
+  /** The entry at `place` (from `placeOf`, or below `count`) as it now stands. */
+  at(place: number): LedgerEntry {
+    const entry = this.entries[place];
+    if (!entry) throw new Error(`no ledger entry at place ${place}`);
+    return entry;
+  }
+
+  /** How many entries there are, created ones included: places run from 0 to `count - 1`. */
+  get count(): number {
+    return this.entries.length;
   }
 
   /** `base`, or `base-2`, `base-3`… when an entry already holds that id. */
   freeId(base: string): string {
     let id = base;
-    for (let n = 2; this.current.has(id); n++) id = `${base}-${n}`;
+    for (let n = 2; this.places.has(id); n++) id = `${base}-${n}`;
     return id;
   }
 
+  /** Every entry as it now stands, in the ledger's order. Updating an entry while iterating is safe. */
   all(): IterableIterator<LedgerEntry> {
-    return this.current.values();
+    return this.entries.values();
   }
 
   create(entry: LedgerEntry, action: string, reason: string): LedgerEntry {
-    if (this.current.has(entry.entryId)) throw new Error(`ledger entry ${entry.entryId} already exists`);
+    if (this.places.has(entry.entryId)) throw new Error(`ledger entry ${entry.entryId} already exists`);
     const created = {
       ...entry,
       version: 1,
       updatedAt: this.ctx.now.toISOString(),
       updatedBy: this.ctx.actor,
     };
-    this.current.set(created.entryId, created);
+    this.places.set(created.entryId, this.entries.length);
+    this.entries.push(created);
     this.touched.set(created.entryId, { expectedVersion: null, events: [] });
     this.record(created.entryId, action, reason, { status: [null, created.status] });
     return created;
@@ -61,8 +105,9 @@ export class LedgerChanges {
 
   /** Applies `patch` if it changes anything, with an event saying what and why. Returns the entry. */
   update(entryId: string, patch: Partial<LedgerEntry>, action: string, reason: string): LedgerEntry {
-    const before = this.current.get(entryId);
-    if (!before) throw new Error(`no ledger entry ${entryId}`);
+    const place = this.places.get(entryId);
+    const before = place === undefined ? undefined : this.entries[place];
+    if (place === undefined || !before) throw new Error(`no ledger entry ${entryId}`);
     const changes: Record<string, [unknown, unknown]> = {};
     for (const [field, value] of Object.entries(patch) as [keyof LedgerEntry, unknown][]) {
       if (!BOOKKEEPING.has(field) && !same(before[field], value)) changes[field] = [before[field], value];
@@ -78,18 +123,19 @@ export class LedgerChanges {
       this.touched.set(entryId, { expectedVersion: before.version, events: [] });
       after.version = before.version + 1;
     }
-    this.current.set(entryId, after);
+    this.entries[place] = after;
     this.record(entryId, action, reason, changes);
     return after;
   }
 
   /** Records an event that changes no field (a failed attempt, say), so the trail stays complete. */
   note(entryId: string, action: string, reason: string): void {
-    const before = this.current.get(entryId);
-    if (!before) throw new Error(`no ledger entry ${entryId}`);
+    const place = this.places.get(entryId);
+    const before = place === undefined ? undefined : this.entries[place];
+    if (place === undefined || !before) throw new Error(`no ledger entry ${entryId}`);
     if (!this.touched.has(entryId)) {
       this.touched.set(entryId, { expectedVersion: before.version, events: [] });
-      this.current.set(entryId, { ...before, version: before.version + 1 });
+      this.entries[place] = { ...before, version: before.version + 1 };
     }
     this.record(entryId, action, reason, {});
   }
@@ -103,7 +149,7 @@ export class LedgerChanges {
     this.touched.get(entryId)?.events.push({
       org: this.ctx.org,
       entryId,
-      version: this.current.get(entryId)?.version ?? 0,
+      version: this.get(entryId)?.version ?? 0,
       at: this.ctx.now.toISOString(),
       actor: this.ctx.actor,
       action,
@@ -116,7 +162,7 @@ export class LedgerChanges {
   writes(): EntryWrite[] {
     const writes: EntryWrite[] = [];
     for (const [entryId, { expectedVersion, events }] of this.touched) {
-      const entry = this.current.get(entryId);
+      const entry = this.get(entryId);
       if (entry) writes.push({ entry, expectedVersion, events });
     }
     return writes;

@@ -36,37 +36,47 @@ export function parsePermissions(text: string): PermissionMap {
   return perms;
 }
 
-function approvedLevel(approved: PermissionMap, qualifiedName: string): number {
-  const shortName = qualifiedName.slice(qualifiedName.indexOf(".") + 1);
-  const level = approved[qualifiedName] ?? approved[shortName] ?? IMPLICIT[qualifiedName] ?? "none";
-  return LEVELS[level] ?? 0;
+/**
+ * The level the register approves for a live permission: by its full name, by its name without the group,
+ * or implicitly. The short name is only cut out when the full name is not approved (it is a new string).
+ */
+function approvedLevel(approved: PermissionMap, qualifiedName: string): string {
+  return (
+    approved[qualifiedName] ??
+    approved[qualifiedName.slice(qualifiedName.indexOf(".") + 1)] ??
+    IMPLICIT[qualifiedName] ??
+    "none"
+  );
 }
 
-/** Approved texts repeat across a ledger (a few shapes of token): each is parsed once. Read-only. */
-const approvedCache = new Map<string, PermissionMap>();
-function approvedPermissions(text: string): PermissionMap {
-  let parsed = approvedCache.get(text);
-  if (!parsed) {
-    if (approvedCache.size >= 10_000) approvedCache.clear();
-    parsed = parsePermissions(text);
-    approvedCache.set(text, parsed);
-  }
-  return parsed;
+/**
+ * Register texts repeat across a ledger (a few shapes of token, a few scopes): each is read once, and the
+ * sweep looks the reading up for every token. The result is shared: read-only.
+ */
+function readOnce<T>(read: (text: string) => T): (text: string) => T {
+  const cache = new Map<string, T>();
+  return (text) => {
+    let value = cache.get(text);
+    if (value === undefined) {
+      if (cache.size >= 10_000) cache.clear();
+      value = read(text);
+      cache.set(text, value);
+    }
+    return value;
+  };
 }
 
-/** Live permissions above what the register approved, e.g. `repository.contents: write > read`. */
+const approvedPermissions = readOnce(parsePermissions);
+
+/** Live permissions above what the register approved, e.g. `repository.contents: write > read`, by name. */
 export function permissionDrift(live: PermissionMap, approvedText: string): string[] {
   const approved = approvedPermissions(approvedText);
-  const drift: string[] = [];
-  for (const name of Object.keys(live).sort()) {
-    const level = live[name] ?? "none";
-    if ((LEVELS[level] ?? 0) > approvedLevel(approved, name)) {
-      const shortName = name.slice(name.indexOf(".") + 1);
-      const was = approved[name] ?? approved[shortName] ?? IMPLICIT[name] ?? "none";
-      drift.push(`${name}: ${level} > ${was}`);
-    }
+  const over: string[] = [];
+  for (const name of Object.keys(live)) {
+    if ((LEVELS[live[name] ?? "none"] ?? 0) > (LEVELS[approvedLevel(approved, name)] ?? 0)) over.push(name);
   }
-  return drift;
+  // Sorting only the names that drifted (most tokens have none) lists them in the same order.
+  return over.sort().map((name) => `${name}: ${live[name] ?? "none"} > ${approvedLevel(approved, name)}`);
 }
 
 const SELECTION_RANK: Record<RepositorySelection, number> = { none: 0, subset: 1, all: 2 };
@@ -84,7 +94,9 @@ export function approvedSelection(scope: string): RepositorySelection | null {
   return null;
 }
 
+const approvedSelectionOnce = readOnce(approvedSelection);
+
 export function selectionExceeds(live: RepositorySelection, scope: string): boolean {
-  const approved = approvedSelection(scope);
+  const approved = approvedSelectionOnce(scope);
   return approved !== null && SELECTION_RANK[live] > SELECTION_RANK[approved];
 }
