@@ -9,20 +9,15 @@ import { OrgSchedules } from "./constructs/org-schedules";
 import { PatrolFunction, type PatrolFunctionProps } from "./constructs/patrol-function";
 import { PatrolSecrets } from "./constructs/patrol-secrets";
 import { RevokerPolicy } from "./constructs/revoker-policy";
+import { LAMBDA_MEMORY_MB } from "./sizing";
 
 type FunctionSpec = Pick<
   PatrolFunctionProps,
   "handler" | "description" | "timeout" | "memorySize" | "retryAttempts"
 >;
 
-/**
- * Memory, from the benchmark (`npm run bench`: the bundled sweep, cold, 10,000 grants in steady state):
- * 157 MB peak RSS and 3.3 s of CPU. A first night is heavier (1,000 unregistered tokens written and 4,000
- * alerts for 10,000 grants: 255 MB RSS, 19 s of CPU, measured the same way). 512 MB leaves twice the worst
- * of those; more memory would buy CPU the sweep barely uses, since its time goes to serial GitHub calls
- * and the throttle's spacing between writes.
- */
-const MEMORY_MB = 512;
+/** See sizing.ts: measured by the benchmark under the runtime's own heap flags. */
+const MEMORY_MB = LAMBDA_MEMORY_MB;
 
 /**
  * The sweep: one org per invocation. 15 minutes (Lambda's maximum) covers a large org listed and revoked

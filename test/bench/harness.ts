@@ -7,7 +7,8 @@
  * - a DynamoDB process (dynalite in memory, `dynamo-server.ts`) that counts the requests it answers;
  *   the ledger is seeded there directly (BatchWriteItem, 25 a request, 8 in flight) and the seeding is
  *   not counted;
- * - the sweep itself: the sweep Lambda's handler bundled as the Lambda is, run with plain `node`, cold
+ * - the sweep itself: the sweep Lambda's handler bundled as the Lambda is, run with `node` and the heap flags
+ *   Lambda's Node.js runtime passes at the functions' memory size, cold
  *   (its dependencies built from the environment on first use), measuring its own wall time, CPU time
  *   and peak RSS.
  */
@@ -17,6 +18,7 @@ import { availableParallelism, loadavg, setPriority, tmpdir } from "node:os";
 import { join } from "node:path";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { BatchWriteCommand, DynamoDBDocumentClient, paginateQuery } from "@aws-sdk/lib-dynamodb";
+import { LAMBDA_MEMORY_MB, lambdaHeapFlags } from "../../infra/sizing";
 import { ensureLedgerTable } from "../sim/dynamodb-sim";
 import type { SimRequest } from "../sim/github-sim";
 import { startLoopback } from "../sim/harness";
@@ -240,8 +242,14 @@ async function startDynamo(): Promise<DynamoProcess> {
   };
 }
 
-/** Extra node flags for the measured children, e.g. `BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=prof"`. */
-const CHILD_NODE_ARGS = (process.env.BENCH_NODE_ARGS ?? "").split(/\s+/).filter(Boolean);
+/**
+ * The measured children run with the heap flags Lambda's Node.js runtime gives the deployed functions, then
+ * any extra flags, e.g. `BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=prof"` (a later flag wins).
+ */
+const CHILD_NODE_ARGS = [
+  ...lambdaHeapFlags(LAMBDA_MEMORY_MB),
+  ...(process.env.BENCH_NODE_ARGS ?? "").split(/\s+/).filter(Boolean),
+];
 
 function runChild<T>(file: string, env: Record<string, string>, what: string): Promise<T> {
   const child = spawn(process.execPath, [...CHILD_NODE_ARGS, file], {

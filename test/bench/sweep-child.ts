@@ -1,6 +1,6 @@
 /**
  * One sweep, measured from inside its own process. The benchmark bundles this file with the sweep Lambda's
- * handler exactly as the Lambda is bundled (esbuild, ESM, minified), runs it with plain `node`, and reads
+ * handler exactly as the Lambda is bundled (esbuild, ESM, minified), runs it with `node` (and Lambda's heap flags), and reads
  * the result over IPC. The handler builds its dependencies from the environment on first use, as on a cold
  * start: the simulators are reached through `GITHUB_API_URL`, `SLACK_API_URL` and
  * `AWS_ENDPOINT_URL_DYNAMODB`.
