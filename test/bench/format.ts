@@ -1,5 +1,5 @@
-import { LAMBDA_MEMORY_MB, lambdaHeapFlags } from "../../infra/sizing";
 /** The benchmark's figures as a terminal table, as Markdown (for the README), and held against the targets. */
+import { LAMBDA_MEMORY_MB, lambdaHeapFlags } from "../../infra/sizing";
 import type { BenchResults, SizeResult } from "./harness";
 
 const MB = 1024 * 1024;
@@ -135,12 +135,31 @@ function extras(results: BenchResults): string[] {
       `planSweep alone on ${int(results.plan.size)} grants: ${int(results.plan.coldMs)} ms first call (median of ${results.plan.coldRunsMs.length} fresh processes), ${int(results.plan.warmMedianMs)} ms warm`,
     );
   }
+  for (const s of results.sizes) {
+    const line = phasesLine(s);
+    if (line) lines.push(line);
+  }
   for (const b of results.bundles) {
     lines.push(
       `${b.name} Lambda bundle: ${int(b.bytes / 1000)} kB minified (${fixed(b.bytes / MB)} MiB), cold import ${int(b.importMedianMs)} ms (median of ${b.importMs.length})`,
     );
   }
   return lines;
+}
+
+/** Where one size's wall time went, from the simulators' arrival times. */
+function phasesLine(s: SizeResult): string | undefined {
+  const p = s.phases;
+  if (p.listing === undefined) return undefined;
+  const parts = [
+    p.start !== undefined && `start ${seconds(p.start)}`,
+    `listing ${seconds(p.listing)} (${seconds(s.github.list * s.latencyMs)} of it latency; ${fixed(p.perPageClientMsSecondHalf ?? Number.NaN, 1)} ms a page more once the ledger is in)`,
+    p.plan !== undefined && `planning ${seconds(p.plan)}`,
+    p.intents !== undefined && `intents ${seconds(p.intents)}`,
+    p.revoking !== undefined && `revoking ${seconds(p.revoking)}`,
+    p.alertsRemembered !== undefined && `after the digest ${seconds(p.alertsRemembered)}`,
+  ].filter(Boolean);
+  return `where ${int(s.size)} grants' wall time went: ${parts.join(", ")}`;
 }
 
 function note(results: BenchResults): string {
