@@ -66,7 +66,9 @@ describe("the benchmark harness", () => {
 
     // …and the reports are built from them.
     expect(formatText(results)).toContain("list+revoke+requests+auth");
-    expect(formatText(results)).toMatch(/where 200 grants' wall time went: start .*, listing .* of it latency/);
+    expect(formatText(results)).toMatch(
+      /where 200 grants' wall time went: start .*, listing .* of it latency/,
+    );
     expect(formatMarkdown(results)).toMatch(/^\| grants \|/);
     expect(checkTargets(results).some((c) => c.target.includes("GitHub calls = floor") && c.met)).toBe(true);
   }, 180_000);
