@@ -71,6 +71,13 @@ export class LedgerChanges {
     return entry;
   }
 
+  /** The place of an entry that must exist. */
+  private existing(entryId: string): number {
+    const place = this.places.get(entryId);
+    if (place === undefined) throw new Error(`no ledger entry ${entryId}`);
+    return place;
+  }
+
   /** How many entries there are, created ones included: places run from 0 to `count - 1`. */
   get count(): number {
     return this.entries.length;
@@ -105,9 +112,8 @@ export class LedgerChanges {
 
   /** Applies `patch` if it changes anything, with an event saying what and why. Returns the entry. */
   update(entryId: string, patch: Partial<LedgerEntry>, action: string, reason: string): LedgerEntry {
-    const place = this.places.get(entryId);
-    const before = place === undefined ? undefined : this.entries[place];
-    if (place === undefined || !before) throw new Error(`no ledger entry ${entryId}`);
+    const place = this.existing(entryId);
+    const before = this.at(place);
     const changes: Record<string, [unknown, unknown]> = {};
     for (const [field, value] of Object.entries(patch) as [keyof LedgerEntry, unknown][]) {
       if (!BOOKKEEPING.has(field) && !same(before[field], value)) changes[field] = [before[field], value];
@@ -130,9 +136,8 @@ export class LedgerChanges {
 
   /** Records an event that changes no field (a failed attempt, say), so the trail stays complete. */
   note(entryId: string, action: string, reason: string): void {
-    const place = this.places.get(entryId);
-    const before = place === undefined ? undefined : this.entries[place];
-    if (place === undefined || !before) throw new Error(`no ledger entry ${entryId}`);
+    const place = this.existing(entryId);
+    const before = this.at(place);
     if (!this.touched.has(entryId)) {
       this.touched.set(entryId, { expectedVersion: before.version, events: [] });
       this.entries[place] = { ...before, version: before.version + 1 };

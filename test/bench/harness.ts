@@ -18,6 +18,7 @@ import { availableParallelism, loadavg, setPriority, tmpdir } from "node:os";
 import { join } from "node:path";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { BatchWriteCommand, DynamoDBDocumentClient, paginateQuery } from "@aws-sdk/lib-dynamodb";
+import pMap from "p-map";
 import { LAMBDA_MEMORY_MB, lambdaHeapFlags } from "../../infra/sizing";
 import { ensureLedgerTable } from "../sim/dynamodb-sim";
 import type { SimRequest } from "../sim/github-sim";
@@ -270,18 +271,19 @@ async function seedLedger(doc: Doc, scenario: Scenario): Promise<void> {
   const items = scenario.entries.map((entry) => ({
     PutRequest: { Item: { pk: `ORG#${entry.org}`, sk: `ENTRY#${entry.entryId}`, ...entry } },
   }));
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      let batch = items.slice(next, next + BATCH);
-      next += BATCH;
+  const batches = Array.from({ length: Math.ceil(items.length / BATCH) }, (_, i) =>
+    items.slice(i * BATCH, (i + 1) * BATCH),
+  );
+  await pMap(
+    batches,
+    async (batch) => {
       while (batch.length > 0) {
         const result = await doc.send(new BatchWriteCommand({ RequestItems: { [TABLE]: batch } }));
         batch = (result.UnprocessedItems?.[TABLE] ?? []) as typeof batch;
       }
-    }
-  };
-  await Promise.all(Array.from({ length: 8 }, worker));
+    },
+    { concurrency: 8 },
+  );
 }
 
 /** Reads the org's items under a prefix with no page limit: DynamoDB's own 1 MB pages. */
