@@ -8,7 +8,12 @@ import { Construct } from "constructs";
  * PutItem per entry, BatchWriteItem for events. Nothing updates or deletes in place, so the Lambdas are not
  * allowed to (test/infra checks this list against the commands the adapters send).
  */
-export const LEDGER_ACTIONS = ["dynamodb:Query", "dynamodb:PutItem", "dynamodb:BatchWriteItem"] as const;
+export const LEDGER_ACTIONS = [
+  "dynamodb:Query",
+  "dynamodb:GetItem",
+  "dynamodb:PutItem",
+  "dynamodb:BatchWriteItem",
+] as const;
 
 /**
  * The ledger: one table, `pk` (ORG#<org>) and `sk` (ENTRY#… / EVENT#…), as lambdas/adapters/ledger.ts

@@ -3,7 +3,9 @@ import { retry } from "@octokit/plugin-retry";
 import { throttling } from "@octokit/plugin-throttling";
 import { RequestError } from "@octokit/request-error";
 import { Octokit } from "@octokit/rest";
-import { flattenPermissions } from "../core/permissions";
+import type { GrantFilter, GrantSource } from "../app/ports";
+import { batches } from "../core/batches";
+import { flattenPermissions } from "../core/ledger/access";
 import type { ClassicCredential } from "../core/revoke";
 import type { RevocationOutcome } from "../core/sweep";
 import type { Grant, PatRequest, PermissionMap, RepositorySelection } from "../core/types";
@@ -49,28 +51,6 @@ export class GitHubError extends Error {
 
 const PatrolOctokit = Octokit.plugin(throttling, retry);
 type PatrolOctokit = InstanceType<typeof PatrolOctokit>;
-
-/** Narrows a listing with GitHub's own filters instead of listing the whole org. */
-export interface GrantFilter {
-  owners?: readonly string[];
-  tokenIds?: readonly number[];
-}
-
-export type ClassicListing =
-  | { available: true; credentials: ClassicCredential[] }
-  | { available: false; reason: string };
-
-/** Reads and revokes an organization's fine-grained PAT grants through Octokit. */
-export interface TokenSource {
-  listGrants(org: string, onPage?: (listed: number) => void, filter?: GrantFilter): Promise<Grant[]>;
-  /** Classic PATs' SSO authorizations: only on Enterprise Cloud orgs with SAML SSO. */
-  listClassicCredentials(org: string, login?: string): Promise<ClassicListing>;
-  removeClassicCredential(org: string, credentialId: number): Promise<void>;
-  /** Approves or denies a pending request; a denial's reason (≤ 1,024 characters) is shown to the requester. */
-  reviewRequest(org: string, requestId: number, action: "approve" | "deny", reason?: string): Promise<void>;
-  listRequests(org: string): Promise<PatRequest[]>;
-  revokeGrants(org: string, patIds: readonly number[]): Promise<RevocationOutcome[]>;
-}
 
 type GrantPayload = Awaited<ReturnType<PatrolOctokit["rest"]["orgs"]["listPatGrants"]>>["data"][number];
 type RequestPayload = Awaited<
@@ -141,15 +121,13 @@ function toClassicCredential(c: CredentialPayload): ClassicCredential {
  */
 function grantRoutes(filter: GrantFilter = {}): string[] {
   const base = "GET /orgs/{org}/personal-access-tokens";
-  const chunks = <T>(items: readonly T[], size: number) =>
-    Array.from({ length: Math.ceil(items.length / size) }, (_, i) => items.slice(i * size, i * size + size));
   if (filter.owners?.length) {
-    return chunks(filter.owners, OWNER_FILTER_MAX).map(
+    return batches(filter.owners, OWNER_FILTER_MAX).map(
       (owners) => `${base}?${owners.map((o) => `owner[]=${encodeURIComponent(o)}`).join("&")}`,
     );
   }
   if (filter.tokenIds?.length) {
-    return chunks(filter.tokenIds, TOKEN_ID_FILTER_MAX).map(
+    return batches(filter.tokenIds, TOKEN_ID_FILTER_MAX).map(
       (ids) => `${base}?${ids.map((id) => `token_id[]=${id}`).join("&")}`,
     );
   }
@@ -325,7 +303,7 @@ function makeOctokit(options: GitHubClientOptions, auth: { installationId?: numb
  * the process (a Lambda's warm starts reuse it): App installation tokens are cached and renewed by
  * `@octokit/auth-app`.
  */
-export function makeGitHubTokenSource(options: GitHubClientOptions): TokenSource {
+export function makeGitHubTokenSource(options: GitHubClientOptions): GrantSource {
   const clients = new Map<string, Promise<PatrolOctokit>>();
 
   const clientFor = (org: string): Promise<PatrolOctokit> => {
@@ -434,8 +412,7 @@ export function makeGitHubTokenSource(options: GitHubClientOptions): TokenSource
     async revokeGrants(org, patIds) {
       const octokit = await clientFor(org);
       const outcomes: RevocationOutcome[] = [];
-      for (let i = 0; i < patIds.length; i += REVOKE_BATCH) {
-        const batch = patIds.slice(i, i + REVOKE_BATCH);
+      for (const batch of batches(patIds, REVOKE_BATCH)) {
         try {
           await octokit.rest.orgs.updatePatAccesses({ org, action: "revoke", pat_ids: batch });
           for (const patId of batch) outcomes.push({ patId, ok: true });

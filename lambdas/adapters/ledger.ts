@@ -1,6 +1,16 @@
 import { ConditionalCheckFailedException, type DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { BatchWriteCommand, DynamoDBDocumentClient, PutCommand, paginateQuery } from "@aws-sdk/lib-dynamodb";
+import {
+  BatchWriteCommand,
+  DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  paginateQuery,
+} from "@aws-sdk/lib-dynamodb";
 import pMap from "p-map";
+import type { Ledger, WriteResult } from "../app/ports";
+import { batches } from "../core/batches";
+import { parseStoredEntry } from "../core/ledger/fields";
+import { canonicalOrg } from "../core/login";
 import type { EntryWrite, LedgerEntry, LedgerEvent } from "../core/types";
 import { StringPool } from "./string-pool";
 
@@ -9,19 +19,6 @@ import { StringPool } from "./string-pool";
  * their append-only events under `sk = EVENT#<id>#<time>#<run>#<n>`. Reading an org is one paginated
  * Query; a write touches only the entries that changed, each guarded by its version.
  */
-export interface Ledger {
-  load(org: string): Promise<LedgerEntry[]>;
-  write(writes: readonly EntryWrite[]): Promise<WriteResult>;
-  history(org: string, entryId: string): Promise<LedgerEvent[]>;
-  /** Every event of the org, in entry and version order: the audit trail for an export. */
-  events(org: string): Promise<LedgerEvent[]>;
-}
-
-export interface WriteResult {
-  written: LedgerEntry[];
-  conflicts: { entryId: string; message: string }[];
-}
-
 const BATCH_LIMIT = 25;
 /**
  * Requests in flight at once, for entry puts and for event batches. DynamoDB takes them in parallel (a
@@ -52,7 +49,7 @@ const SHARED_FIELDS: readonly (keyof LedgerEntry)[] = [
   "updatedBy",
 ];
 
-const pk = (org: string) => `ORG#${org}`;
+const pk = (org: string) => `ORG#${canonicalOrg(org)}`;
 const entrySk = (entryId: string) => `ENTRY#${entryId}`;
 
 export function makeDynamoLedger(client: DynamoDBClient, tableName: string): Ledger {
@@ -90,10 +87,7 @@ export function makeDynamoLedger(client: DynamoDBClient, tableName: string): Led
    * events never overwrite another's (two runs racing for the same version each keep theirs).
    */
   async function putEvents(events: { event: LedgerEvent; seq: number }[]): Promise<void> {
-    const batches = Array.from({ length: Math.ceil(events.length / BATCH_LIMIT) }, (_, i) =>
-      events.slice(i * BATCH_LIMIT, (i + 1) * BATCH_LIMIT),
-    );
-    await pMap(batches, putEventBatch, { concurrency: WRITE_CONCURRENCY });
+    await pMap(batches(events, BATCH_LIMIT), putEventBatch, { concurrency: WRITE_CONCURRENCY });
   }
 
   async function putEventBatch(batch: { event: LedgerEvent; seq: number }[]): Promise<void> {
@@ -120,7 +114,7 @@ export function makeDynamoLedger(client: DynamoDBClient, tableName: string): Led
     await doc.send(
       new PutCommand({
         TableName: tableName,
-        Item: { pk: pk(entry.org), sk: entrySk(entry.entryId), ...entry },
+        Item: { pk: pk(entry.org), sk: entrySk(entry.entryId), ...entry, org: canonicalOrg(entry.org) },
         ...(expectedVersion === null
           ? { ConditionExpression: "attribute_not_exists(pk)" }
           : { ConditionExpression: "version = :v", ExpressionAttributeValues: { ":v": expectedVersion } }),
@@ -134,10 +128,32 @@ export function makeDynamoLedger(client: DynamoDBClient, tableName: string): Led
       const entries: LedgerEntry[] = [];
       const pool = new StringPool();
       await query(org, "ENTRY#", (items) => {
-        for (const { pk: _pk, sk: _sk, ...entry } of items)
-          entries.push(pool.internFields(entry as unknown as LedgerEntry, SHARED_FIELDS));
+        for (const { pk: _pk, sk: _sk, ...item } of items)
+          entries.push(pool.internFields(parseStoredEntry(item), SHARED_FIELDS));
       });
       return entries;
+    },
+
+    async read(org, entryIds) {
+      const items = await pMap(
+        entryIds,
+        async (entryId) =>
+          (
+            await doc.send(
+              new GetCommand({
+                TableName: tableName,
+                Key: { pk: pk(org), sk: entrySk(entryId) },
+                ConsistentRead: true,
+              }),
+            )
+          ).Item,
+        { concurrency: WRITE_CONCURRENCY },
+      );
+      return items.flatMap((item) => {
+        if (!item) return [];
+        const { pk: _pk, sk: _sk, ...entry } = item;
+        return [parseStoredEntry(entry)];
+      });
     },
 
     async events(org) {

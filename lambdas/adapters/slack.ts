@@ -1,9 +1,5 @@
 import { type KnownBlock, WebClient } from "@slack/web-api";
-import type { SlackMessage } from "../core/digest";
-
-export interface Notifier {
-  post(message: SlackMessage): Promise<void>;
-}
+import type { Notifier } from "../app/ports";
 
 export class SlackError extends Error {
   override name = "SlackError";

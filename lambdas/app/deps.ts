@@ -1,18 +1,19 @@
 import { join } from "node:path";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { ensureLedgerTable, startEmbeddedDynamo } from "../adapters/embedded-dynamodb";
-import { type GitHubCredentials, makeGitHubTokenSource, type TokenSource } from "../adapters/github";
-import { type Ledger, makeDynamoLedger } from "../adapters/ledger";
+import { type GitHubCredentials, makeGitHubTokenSource } from "../adapters/github";
+import { makeDynamoLedger } from "../adapters/ledger";
 import { readSecret } from "../adapters/secrets";
-import { makeSlackNotifier, type Notifier } from "../adapters/slack";
+import { makeSlackNotifier } from "../adapters/slack";
 import { ConfigError, type Env, parseEnv, parseGitHubAppSecret, parsePolicyJson } from "../config";
 import type { Policy } from "../core/policy";
 import type { Log } from "./log";
+import type { GrantSource, Ledger, Notifier } from "./ports";
 
 export const EMBEDDED_TABLE = "patrol-ledger";
 
 export interface Deps {
-  github: TokenSource;
+  github: GrantSource;
   ledger: Ledger;
   notifier?: Notifier;
   policy: Policy;

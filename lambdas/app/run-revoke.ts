@@ -1,8 +1,5 @@
-import type { GrantFilter, TokenSource } from "../adapters/github";
-import type { Ledger } from "../adapters/ledger";
-import type { Notifier } from "../adapters/slack";
-import type { ChangeContext } from "../core/changes";
 import { buildRevokeMessage } from "../core/digest";
+import type { ChangeContext } from "../core/ledger/changes";
 import type { ReportError, RevokeReport } from "../core/report";
 import {
   alreadyGone,
@@ -16,10 +13,12 @@ import {
   type Selector,
 } from "../core/revoke";
 import type { EntryWrite, Grant, LedgerEntry } from "../core/types";
+import { commit } from "./commit";
 import type { Log } from "./log";
+import type { GrantFilter, GrantSource, Ledger, Notifier } from "./ports";
 
 export interface RevokeDeps {
-  github: TokenSource;
+  github: GrantSource;
   ledger: Ledger;
   notifier?: Notifier;
   log?: Log;
@@ -35,7 +34,7 @@ function messageOf(error: unknown): string {
  * whole org listed.
  */
 async function resolveGrants(
-  github: TokenSource,
+  github: GrantSource,
   org: string,
   selector: Selector,
   ledger: readonly LedgerEntry[],
@@ -72,7 +71,7 @@ export async function runRevoke(
 ): Promise<RevokeReport> {
   const { github, ledger, notifier, log } = deps;
   const { org, selector, dryRun } = request;
-  const ctx: ChangeContext = { org, now, actor: request.requestedBy, runId };
+  const ctx: ChangeContext = { org, now, actor: request.requestedBy, writer: "revoke", runId };
   const errors: ReportError[] = [];
   const report: RevokeReport = {
     org,
@@ -141,13 +140,16 @@ export async function runRevoke(
     return report;
   }
 
-  const current = new Map(plan.entries.map((e) => [e.entryId, e]));
-  const write = async (writes: EntryWrite[], what: string): Promise<boolean> => {
+  const view = new Map(entries.map((e) => [e.entryId, e]));
+  /** Writes what `decide` makes of the entries as they stand; a conflict is re-read and decided again. */
+  const write = async (decide: (entries: LedgerEntry[]) => EntryWrite[], what: string): Promise<boolean> => {
     try {
-      const result = await ledger.write(writes);
-      for (const c of result.conflicts)
-        errors.push({ stage: "ledger", message: c.message, entryId: c.entryId });
-      for (const entry of result.written) current.set(entry.entryId, entry);
+      const result = await commit(ledger, org, view, (current) => ({
+        writes: decide([...current.values()]),
+        result: null,
+      }));
+      for (const c of result.unresolved)
+        errors.push({ stage: "ledger", message: `${what}: ${c.message}`, entryId: c.entryId });
       return true;
     } catch (error) {
       errors.push({ stage: "ledger", message: `${what}: ${messageOf(error)}` });
@@ -157,7 +159,10 @@ export async function runRevoke(
 
   // The intent is on record before GitHub is asked. If even that fails, revoke anyway: after a
   // compromise, cutting the token off comes first, and the report says what the ledger missed.
-  await write(plan.writes, "recording the intent failed; revoking anyway");
+  await write(
+    (current) => planRevoke(request, grants, current, ctx).writes,
+    "recording the intent failed; revoking anyway",
+  );
 
   const outcomes =
     plan.targets.length > 0
@@ -196,25 +201,21 @@ export async function runRevoke(
   }
 
   await write(
-    completeRevoke(
-      request,
-      [...current.values()],
-      plan.targets,
-      revokedIds,
-      failures,
-      plan.unregistered,
-      ctx,
-    ),
+    (current) => completeRevoke(request, current, plan.targets, revokedIds, failures, plan.unregistered, ctx),
     "recording the revocations failed (they happened; the next sweep confirms them)",
   );
   const removed = classic.filter((c) =>
     report.classic.revoked.some((r) => r.credentialId === c.credentialId),
   );
-  const followUps = [
-    ...flagGoneEntries(request, [...current.values()], report.alreadyGone, ctx),
-    ...recordClassic(request, [...current.values()], removed, ctx),
-  ];
-  if (followUps.length > 0) await write(followUps, "recording flagged and classic entries failed");
+  if (report.alreadyGone.length > 0 || removed.length > 0) {
+    await write(
+      (current) => [
+        ...flagGoneEntries(request, current, report.alreadyGone, ctx),
+        ...recordClassic(request, current, removed, ctx),
+      ],
+      "recording flagged and classic entries failed",
+    );
+  }
 
   const counts = [
     `${report.revoked.length} revoked`,

@@ -1,17 +1,22 @@
-import type { TokenSource } from "../adapters/github";
-import type { Ledger } from "../adapters/ledger";
-import type { Notifier } from "../adapters/slack";
-import { type ChangeContext, mergeWrites } from "../core/changes";
 import { buildDigest } from "../core/digest";
+import type { ChangeContext } from "../core/ledger/changes";
 import type { Policy } from "../core/policy";
-import { type ReportError, type SweepReport, toReportAlert, toRevokedToken } from "../core/report";
-import { completeRevocations, markAlertsDelivered, planSweep, type RevocationOutcome } from "../core/sweep";
-import type { Alert, EntryWrite, LedgerEntry, Revocation } from "../core/types";
+import { type SweepReport, toReportAlert, toRevokedToken } from "../core/report";
+import {
+  completeRevocations,
+  markAlertsDelivered,
+  planSweep,
+  type RevocationOutcome,
+  type SweepPlan,
+} from "../core/sweep";
+import type { Alert, Grant, LedgerEntry, PatRequest, Revocation } from "../core/types";
+import { type Committed, commit, pick } from "./commit";
 import type { Log } from "./log";
+import type { GrantSource, Ledger, Notifier } from "./ports";
 
 /** The ports a sweep needs; handlers and the CLI pass real adapters in. */
 export interface SweepDeps {
-  github: TokenSource;
+  github: GrantSource;
   ledger: Ledger;
   /** Absent when Slack is not configured: alerts then stay unsent and are sent once it is. */
   notifier?: Notifier;
@@ -31,186 +36,275 @@ export interface SweepOptions {
 
 export const SWEEP_ACTOR = "patrol-sweep";
 
-/** GitHub's bulk revocation takes at most 100 grants a call. */
-const REVOKE_BATCH = 100;
-
 function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
+/** One sweep's state as its steps pass it on. */
+interface Sweep {
+  deps: SweepDeps;
+  options: SweepOptions;
+  ctx: ChangeContext;
+  report: SweepReport;
+  /** The org's entries as the ledger now has them: what was read, written, or re-read after a conflict. */
+  view: Map<string, LedgerEntry>;
+}
+
 /**
- * One org's sweep: list, plan (pure), record intents, revoke, record outcomes, send the digest, remember
- * what was sent. Per-step failures are collected in the report and the sweep goes on where it safely can.
+ * One org's sweep, in its steps: list, plan (pure), record intents, revoke, record outcomes, post the
+ * digest, remember what was sent. Failures are collected in the report and the sweep goes on where it
+ * safely can.
  */
 export async function runSweep(deps: SweepDeps, options: SweepOptions): Promise<SweepReport> {
-  const { github, ledger, notifier, policy, log } = deps;
-  const { org, now, runId, dryRun = false, actor = SWEEP_ACTOR } = options;
-  const ctx: ChangeContext = { org, now, actor, runId };
-  const errors: ReportError[] = [];
-  const report: SweepReport = {
-    org,
-    dryRun,
-    mode: policy.mode,
-    runId,
-    now: now.toISOString(),
-    scanned: 0,
-    requests: 0,
-    revoked: [],
-    alerts: [],
-    held: [],
-    errors,
-    slack: { sent: false },
-    ledger: { entries: 0, written: 0, conflicts: 0 },
-  };
+  const sweep = startSweep(deps, options);
+  const listed = await listAndLoad(sweep);
+  if (!listed) return sweep.report;
+  const plan = planAndReport(sweep, listed);
+  if (options.dryRun) {
+    sweep.report.revoked = plan.revocations.map(toRevokedToken);
+    sweep.report.slack.skipped = "dry run";
+    return sweep.report;
+  }
+  const due = await recordIntents(sweep, listed);
+  if (!due) return sweep.report;
+  const outcomes = await revoke(sweep, due);
+  const revokedAlerts = await recordOutcomes(sweep, due, outcomes);
+  const delivered = await postDigest(sweep, due.plan, outcomes, revokedAlerts);
+  await rememberAlerts(sweep, delivered);
+  deps.log?.info("sweep finished", {
+    revoked: sweep.report.revoked.length,
+    errors: sweep.report.errors.length,
+    slack: sweep.report.slack.sent,
+  });
+  return sweep.report;
+}
 
-  // Listing must be complete before anything is decided: a partial list would make live tokens look gone.
-  let grants: Awaited<ReturnType<TokenSource["listGrants"]>>;
-  let requests: Awaited<ReturnType<TokenSource["listRequests"]>>;
-  let entries: LedgerEntry[];
+function startSweep(deps: SweepDeps, options: SweepOptions): Sweep {
+  const { org, now, runId, dryRun = false, actor = SWEEP_ACTOR } = options;
+  return {
+    deps,
+    options,
+    ctx: { org, now, actor, writer: "sweep", runId },
+    view: new Map(),
+    report: {
+      org,
+      dryRun,
+      mode: deps.policy.mode,
+      runId,
+      now: now.toISOString(),
+      scanned: 0,
+      requests: 0,
+      revoked: [],
+      alerts: [],
+      held: [],
+      errors: [],
+      slack: { sent: false },
+      ledger: { entries: 0, written: 0, conflicts: 0 },
+    },
+  };
+}
+
+interface Listed {
+  grants: Grant[];
+  requests: PatRequest[];
+}
+
+/** 1. The listing must be complete before anything is decided: a partial list would make live tokens look gone. */
+async function listAndLoad(sweep: Sweep): Promise<Listed | null> {
+  const { github, ledger } = sweep.deps;
+  const { org, onProgress } = sweep.options;
   try {
     // GitHub asks for one request at a time: grants, then requests. The ledger loads meanwhile.
     const listing = (async () => {
-      const listed = await github.listGrants(org, options.onProgress);
-      return [listed, await github.listRequests(org)] as const;
+      const grants = await github.listGrants(org, onProgress);
+      return { grants, requests: await github.listRequests(org) };
     })();
-    [[grants, requests], entries] = await Promise.all([listing, ledger.load(org)]);
+    const [listed, entries] = await Promise.all([listing, ledger.load(org)]);
+    for (const entry of entries) sweep.view.set(entry.entryId, entry);
+    return listed;
   } catch (error) {
-    errors.push({ stage: "list", message: messageOf(error) });
-    report.slack.skipped = "nothing to report: the sweep could not start";
-    return report;
+    sweep.report.errors.push({ stage: "list", message: messageOf(error) });
+    sweep.report.slack.skipped = "nothing to report: the sweep could not start";
+    return null;
   }
+}
 
-  const plan = planSweep({ org, grants, requests, ledger: entries, policy, now, runId, actor });
-  report.scanned = plan.scanned;
-  report.requests = requests.length;
-  report.ledger.entries = plan.entries.length;
-  report.held = plan.held.map((h) => ({ ...toRevokedToken(h), heldBy: h.heldBy }));
-  report.alerts = plan.alerts.filter((a) => a.kind !== "revoked").map(toReportAlert);
-  log?.info("sweep planned", {
-    scanned: plan.scanned,
-    revocations: plan.revocations.length,
-    held: plan.held.length,
-    alerts: plan.alerts.length,
-    writes: plan.writes.length,
+function plan(sweep: Sweep, listed: Listed, entries: readonly LedgerEntry[]): SweepPlan {
+  const { org, now, runId } = sweep.options;
+  return planSweep({
+    org,
+    grants: listed.grants,
+    requests: listed.requests,
+    ledger: entries,
+    policy: sweep.deps.policy,
+    now,
+    runId,
+    actor: sweep.ctx.actor,
   });
+}
 
-  if (dryRun) {
-    report.revoked = plan.revocations.map(toRevokedToken);
-    report.slack.skipped = "dry run";
-    return report;
-  }
+/** 2. The plan, pure, and what the report says of it. */
+function planAndReport(sweep: Sweep, listed: Listed): SweepPlan {
+  const planned = plan(sweep, listed, [...sweep.view.values()]);
+  const { report } = sweep;
+  report.scanned = planned.scanned;
+  report.requests = listed.requests.length;
+  report.ledger.entries = planned.entries.length;
+  report.held = planned.held.map((h) => ({ ...toRevokedToken(h), heldBy: h.heldBy }));
+  report.alerts = planned.alerts.filter((a) => a.kind !== "revoked").map(toReportAlert);
+  sweep.deps.log?.info("sweep planned", {
+    scanned: planned.scanned,
+    revocations: planned.revocations.length,
+    held: planned.held.length,
+    alerts: planned.alerts.length,
+    writes: planned.writes.length,
+  });
+  return planned;
+}
 
-  const current = new Map(plan.entries.map((e) => [e.entryId, e]));
-  const write = async (writes: EntryWrite[]): Promise<Set<string>> => {
-    const result = await ledger.write(writes);
-    report.ledger.written += result.written.length;
-    report.ledger.conflicts += result.conflicts.length;
-    for (const conflict of result.conflicts)
-      errors.push({ stage: "ledger", message: conflict.message, entryId: conflict.entryId });
-    for (const entry of result.written) current.set(entry.entryId, entry);
-    return new Set(result.conflicts.map((c) => c.entryId));
-  };
+function tally(sweep: Sweep, committed: Committed<unknown>): void {
+  sweep.report.ledger.written += committed.written;
+  sweep.report.ledger.conflicts += committed.conflicts;
+  for (const c of committed.unresolved) {
+    sweep.report.errors.push({ stage: "ledger", message: c.message, entryId: c.entryId });
+  }
+}
 
-  // 1–2. A hundred revocations at a time: the batch's intents go to the ledger (with the first batch, every
-  // other change the plan makes), then the call. Later batches' writes fall inside the second the throttle
-  // keeps between two revocation calls, so they cost no wall time.
-  const intentOf = new Map<string, EntryWrite>();
-  const revoking = new Set(plan.revocations.map((r) => r.entryId));
-  let otherWrites: EntryWrite[] = [];
-  for (const w of plan.writes) {
-    if (revoking.has(w.entry.entryId)) intentOf.set(w.entry.entryId, w);
-    else otherWrites.push(w);
+/** What may be revoked now: the plan as finally decided, without entries still changing under the sweep. */
+interface Due {
+  plan: SweepPlan;
+  revocations: Revocation[];
+}
+
+/**
+ * 3. Every change the plan makes and each revocation's intent go to the ledger before any revocation. An
+ * entry another writer changed meanwhile is re-read and the plan decided again on it: a token flagged a
+ * moment ago is revoked as flagged, one retired is not revoked on stale grounds.
+ */
+async function recordIntents(sweep: Sweep, listed: Listed): Promise<Due | null> {
+  try {
+    const committed = await commit(sweep.deps.ledger, sweep.options.org, sweep.view, (entries) => {
+      const decided = plan(sweep, listed, [...entries.values()]);
+      return { writes: decided.writes, result: decided };
+    });
+    tally(sweep, committed);
+    const unresolved = new Set(committed.unresolved.map((c) => c.entryId));
+    const decided = committed.result;
+    return { plan: decided, revocations: decided.revocations.filter((r) => !unresolved.has(r.entryId)) };
+  } catch (error) {
+    sweep.report.errors.push({
+      stage: "ledger",
+      message: `recording the plan failed, nothing was revoked: ${messageOf(error)}`,
+    });
+    return null;
   }
-  const revocations: Revocation[] = [];
-  const outcomes: RevocationOutcome[] = [];
-  for (let i = 0; i === 0 || i < plan.revocations.length; i += REVOKE_BATCH) {
-    const batch = plan.revocations.slice(i, i + REVOKE_BATCH);
-    let conflicted: Set<string>;
-    try {
-      conflicted = await write([...otherWrites, ...batch.flatMap((r) => intentOf.get(r.entryId) ?? [])]);
-      otherWrites = [];
-    } catch (error) {
-      const skipped =
-        i === 0 ? "nothing was revoked" : `${plan.revocations.length - i} revocations were not made`;
-      errors.push({ stage: "ledger", message: `recording the plan failed, ${skipped}: ${messageOf(error)}` });
-      if (i === 0) return report;
-      break;
-    }
-    // An entry another writer changed meanwhile is not revoked on stale grounds; the next run decides again.
-    const go = batch.filter((r) => !conflicted.has(r.entryId));
-    if (go.length === 0) continue;
-    revocations.push(...go);
-    outcomes.push(
-      ...(await github.revokeGrants(
-        org,
-        go.map((r) => r.patId),
-      )),
-    );
-  }
+}
+
+/** 4. The revocations (the adapter sends a hundred grants a call); every outcome is kept for the ledger. */
+async function revoke(sweep: Sweep, due: Due): Promise<RevocationOutcome[]> {
+  const outcomes =
+    due.revocations.length === 0
+      ? []
+      : await sweep.deps.github.revokeGrants(
+          sweep.options.org,
+          due.revocations.map((r) => r.patId),
+        );
   for (const outcome of outcomes) {
-    if (!outcome.ok)
-      errors.push({ stage: "revoke", message: outcome.error ?? "revocation failed", patId: outcome.patId });
-  }
-  const done = new Set(outcomes.filter((o) => o.ok).map((o) => o.patId));
-  report.revoked = revocations.filter((r) => done.has(r.patId)).map(toRevokedToken);
-
-  // 3. Outcomes (reason, actor and time on every revoked entry), decided now and written with what the
-  // digest delivered: one write per entry. Should the process die before that write, the next sweep
-  // confirms the revocations from their intents and announces them late.
-  const entriesOf = (ids: Iterable<string>) => [...new Set(ids)].flatMap((id) => current.get(id) ?? []);
-  const completion = completeRevocations(
-    entriesOf(revocations.map((r) => r.entryId)),
-    revocations,
-    outcomes,
-    ctx,
-  );
-  const completed = new Map(completion.writes.map((w) => [w.entry.entryId, w.entry]));
-
-  // 4. The digest, then remember what it said so it is said once.
-  const alerts: Alert[] = [...plan.alerts, ...completion.alerts];
-  const slackFor = (entryId: string) => current.get(entryId)?.slack ?? "";
-  const revokedNow = revocations
-    .filter((r) => done.has(r.patId))
-    .map((r) => ({ ...r, slack: slackFor(r.entryId) }));
-  const digest = buildDigest(report, revokedNow, plan.alerts);
-  if (!digest) {
-    report.slack.skipped = "nothing new";
-  } else if (!notifier) {
-    report.slack.skipped = "Slack is not configured; alerts stay unsent until it is";
-  } else {
-    try {
-      await notifier.post(digest);
-      report.slack.sent = true;
-    } catch (error) {
-      report.slack.error = messageOf(error);
-      errors.push({
-        stage: "slack",
-        message: `${messageOf(error)}; the alerts will be sent by the next sweep`,
+    if (!outcome.ok) {
+      sweep.report.errors.push({
+        stage: "revoke",
+        message: outcome.error ?? "revocation failed",
+        patId: outcome.patId,
       });
     }
   }
-  const delivered =
-    report.slack.sent && alerts.length > 0
-      ? markAlertsDelivered(
-          [...new Set(alerts.map((a) => a.entryId))].flatMap(
-            (id) => completed.get(id) ?? current.get(id) ?? [],
-          ),
-          alerts,
-          ctx,
-        )
-      : [];
+  const done = new Set(outcomes.filter((o) => o.ok).map((o) => o.patId));
+  sweep.report.revoked = due.revocations.filter((r) => done.has(r.patId)).map(toRevokedToken);
+  return outcomes;
+}
+
+/**
+ * 5. Reason, actor and time on every revoked entry, decided on each entry as it now stands. Should this
+ * write fail, the next sweep confirms the revocations from their intents and announces them late.
+ */
+async function recordOutcomes(sweep: Sweep, due: Due, outcomes: RevocationOutcome[]): Promise<Alert[]> {
+  if (due.revocations.length === 0) return [];
   try {
-    await write(mergeWrites(completion.writes, delivered));
+    const committed = await commit(sweep.deps.ledger, sweep.options.org, sweep.view, (entries) => {
+      const revoked = pick(
+        entries,
+        due.revocations.map((r) => r.entryId),
+      );
+      const completion = completeRevocations(revoked, due.revocations, outcomes, sweep.ctx);
+      return { writes: completion.writes, result: completion.alerts };
+    });
+    tally(sweep, committed);
+    return committed.result;
   } catch (error) {
-    errors.push({
+    sweep.report.errors.push({
       stage: "ledger",
-      message: `recording outcomes and sent alerts failed (the next run confirms the revocations; alerts may be sent again): ${messageOf(error)}`,
+      message: `recording outcomes failed (the next run confirms the revocations): ${messageOf(error)}`,
+    });
+    return [];
+  }
+}
+
+/** 6. The digest, when there is news and Slack is configured. Returns the alerts Slack now has. */
+async function postDigest(
+  sweep: Sweep,
+  decided: SweepPlan,
+  outcomes: RevocationOutcome[],
+  revokedAlerts: Alert[],
+): Promise<Alert[]> {
+  const { report } = sweep;
+  const { notifier } = sweep.deps;
+  const done = new Set(outcomes.filter((o) => o.ok).map((o) => o.patId));
+  const revokedNow = decided.revocations
+    .filter((r) => done.has(r.patId))
+    .map((r) => ({ ...r, slack: sweep.view.get(r.entryId)?.slack ?? "" }));
+  const digest = buildDigest(report, revokedNow, decided.alerts);
+  if (!digest) {
+    report.slack.skipped = "nothing new";
+    return [];
+  }
+  if (!notifier) {
+    report.slack.skipped = "Slack is not configured; alerts stay unsent until it is";
+    return [];
+  }
+  try {
+    await notifier.post(digest);
+    report.slack.sent = true;
+    return [...decided.alerts, ...revokedAlerts];
+  } catch (error) {
+    report.slack.error = messageOf(error);
+    report.errors.push({
+      stage: "slack",
+      message: `${messageOf(error)}; the alerts will be sent by the next sweep`,
+    });
+    return [];
+  }
+}
+
+/** 7. Each delivered alert remembered in its entry (as it now stands), so it is said once. */
+async function rememberAlerts(sweep: Sweep, delivered: Alert[]): Promise<void> {
+  if (delivered.length === 0) return;
+  try {
+    const committed = await commit(sweep.deps.ledger, sweep.options.org, sweep.view, (entries) => ({
+      writes: markAlertsDelivered(
+        pick(
+          entries,
+          delivered.map((a) => a.entryId),
+        ),
+        delivered,
+        sweep.ctx,
+      ),
+      result: null,
+    }));
+    tally(sweep, committed);
+  } catch (error) {
+    sweep.report.errors.push({
+      stage: "ledger",
+      message: `recording sent alerts failed (they may be sent again): ${messageOf(error)}`,
     });
   }
-  log?.info("sweep finished", {
-    revoked: report.revoked.length,
-    errors: errors.length,
-    slack: report.slack.sent,
-  });
-  return report;
 }

@@ -1,3 +1,4 @@
+import { formatField } from "../core/ledger/fields";
 import type { ImportOutcome } from "../core/ledger-import";
 import type { LedgerSummary } from "../core/ledger-ops";
 import type { RevokeReport, SweepReport } from "../core/report";
@@ -164,8 +165,8 @@ export function formatEntry(entry: LedgerEntry, history: readonly LedgerEvent[])
     field("grant id", entry.patId),
     field("request id", entry.requestId),
     field("purpose", entry.purpose),
-    field("scope", entry.scope),
-    field("permissions", entry.permissions),
+    field("scope", formatField("scope", entry.scope)),
+    field("permissions", formatField("permissions", entry.permissions)),
     field("risks", entry.risks),
     field("approved by", entry.approvedBy),
     field("created", entry.createdAt),
@@ -176,7 +177,12 @@ export function formatEntry(entry: LedgerEntry, history: readonly LedgerEvent[])
     field("notes", entry.notes),
   ];
   if (entry.revokedAt)
-    out.push(field("revoked", `${entry.revokedAt} by ${entry.revokedBy}: ${entry.revokedReason}`));
+    out.push(
+      field(
+        "revoked",
+        `${entry.revokedAt} by ${entry.revokedBy}: ${entry.revokedReason}${entry.revokedDetail ? ` (${entry.revokedDetail})` : ""}`,
+      ),
+    );
   if (entry.pendingRevocation)
     out.push(field("revoking", `${entry.pendingRevocation.reason}: ${entry.pendingRevocation.detail}`));
   out.push("", `History (${history.length})`);

@@ -4,19 +4,19 @@ import { basename } from "node:path";
 import { Command, CommanderError, Option } from "commander";
 import { invokeFunction, RemoteFunctionError } from "../adapters/lambda-invoke";
 import { buildDeps, type Deps } from "../app/deps";
+import { type Actor, changeEntry, importRecords, reviewRequest } from "../app/keep-register";
 import { runRevoke } from "../app/run-revoke";
 import { runSweep } from "../app/run-sweep";
 import { ConfigError, parseEnv } from "../config";
-import type { ChangeContext } from "../core/changes";
-import { CsvError, eventsCsv, ledgerCsv, normalizeDate, parseLedgerCsv } from "../core/ledger-csv";
-import { planImport } from "../core/ledger-import";
+import type { ChangeContext } from "../core/ledger/changes";
+import { type FieldName, OPTION_FIELDS, parseFieldText, REASON_MAX } from "../core/ledger/fields";
+import { LifecycleError, type Writer } from "../core/ledger/lifecycle";
+import { AmbiguousEntryError, EntryNotFoundError, type EntryRef } from "../core/ledger/match";
+import { CsvError, eventsCsv, ledgerCsv, parseLedgerCsv } from "../core/ledger-csv";
 import {
-  completeReview,
   type EntryFields,
-  type EntryRef,
   findEntry as findEntryOrThrow,
   LedgerOpError,
-  planReview,
   registerEntry,
   setStatus,
   summarizeLedger,
@@ -154,70 +154,38 @@ function revokeEvent(opts: RevokeOptions): Record<string, unknown> {
   };
 }
 
-/** The entry fields a person may set, as options shared by register, update, approve and deny. */
+/** The entry fields a person may set, as options: one per field the entry's declaration lets an operator set. */
 function withFieldOptions(command: Command): Command {
-  return command
-    .option("--purpose <text>", "why the token exists")
-    .option("--scope <text>", "repositories approved, e.g. 'subset: api, web' or 'all'")
-    .option("--permissions <text>", "permissions approved, e.g. 'contents:read; issues:write'")
-    .option("--risks <text>", "what a leak of this token would expose")
-    .option("--approved-by <who>", "who approved it (default: --by)")
-    .option("--created-at <date>", "when the token was created (YYYY-MM-DD)")
-    .option("--expires-at <date>", "when the token expires (YYYY-MM-DD)")
-    .option("--needed-until <date>", "after this date the token is revoked as no longer needed (YYYY-MM-DD)")
-    .option("--renew <yes|no>", "will it be renewed when it expires")
-    .option("--slack <member-id>", "Slack member id (U…) to mention in alerts")
-    .option("--notes <text>", "anything else");
+  for (const { flag, help } of OPTION_FIELDS) command.option(`${flag} <value>`, help);
+  return command;
 }
 
-interface FieldOptions {
-  purpose?: string;
-  scope?: string;
-  permissions?: string;
-  risks?: string;
-  approvedBy?: string;
-  createdAt?: string;
-  expiresAt?: string;
-  neededUntil?: string;
-  renew?: string;
-  slack?: string;
-  notes?: string;
-}
+type FieldOptions = Partial<Record<FieldName, string>>;
 
+/** The field options given, each read by its field's own text form (and within its maximum length). */
 function fieldsOf(opts: FieldOptions): EntryFields {
-  const date = (flag: string, value: string | undefined) => {
-    if (value === undefined) return undefined;
-    if (value === "" || value === "none") return null;
-    const iso = normalizeDate(value);
-    if (iso === null)
+  const fields: Record<string, unknown> = {};
+  for (const { field, flag } of OPTION_FIELDS) {
+    const value = opts[field];
+    if (value === undefined) continue;
+    const parsed = parseFieldText(field, value);
+    if (!parsed.ok)
       throw new UsageError(
-        `${flag}: "${value}" is not a date; expected YYYY-MM-DD or an ISO 8601 date-time with a zone`,
+        `${flag}: ${JSON.stringify(value.length > 60 ? `${value.slice(0, 59)}…` : value)} ${parsed.error}`,
       );
-    return iso;
-  };
-  const renew =
-    opts.renew === undefined
-      ? undefined
-      : { yes: true, y: true, true: true, no: false, n: false, false: false }[opts.renew.toLowerCase()];
-  if (opts.renew !== undefined && renew === undefined)
-    throw new UsageError(`--renew: "${opts.renew}" is not yes or no`);
-  if (opts.slack !== undefined && opts.slack !== "" && !/^[UW][A-Z0-9]{2,}$/.test(opts.slack)) {
-    throw new UsageError(`--slack: "${opts.slack}" is not a Slack member id (U… or W…)`);
+    fields[field] = parsed.value;
   }
-  const fields: EntryFields = {
-    purpose: opts.purpose,
-    scope: opts.scope,
-    permissions: opts.permissions,
-    risks: opts.risks,
-    approvedBy: opts.approvedBy,
-    createdAt: date("--created-at", opts.createdAt),
-    expiresAt: date("--expires-at", opts.expiresAt),
-    neededUntil: date("--needed-until", opts.neededUntil),
-    renew,
-    slack: opts.slack,
-    notes: opts.notes,
-  };
-  return Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined)) as EntryFields;
+  return fields as EntryFields;
+}
+
+/** A --reason, within what the ledger (and GitHub, for a denial) takes. */
+function reasonText(value: string): string {
+  if (value.length > REASON_MAX) {
+    throw new UsageError(
+      `--reason: ${value.length.toLocaleString("en")} characters; at most ${REASON_MAX.toLocaleString("en")}`,
+    );
+  }
+  return value;
 }
 
 function withRefOptions(command: Command): Command {
@@ -251,6 +219,10 @@ function refOf(opts: RefOptions): EntryRef {
   }
   if (opts.owner && opts.tokenName) return { owner: opts.owner, tokenName: opts.tokenName };
   throw new UsageError("name the entry: --entry ID, --token-id N, or --owner LOGIN --token-name NAME");
+}
+
+function actorOf(org: string, by: string, writer: Writer, run: string): Actor {
+  return { org, by, writer, runId: `${run}-${randomUUID()}`, now: new Date() };
 }
 
 function login(flag: string, value: string): string {
@@ -301,7 +273,7 @@ function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
     .option("--token-name <name>", "the token of this name")
     .option("--all", "every token in the organization (break glass; needs --confirm ORG)")
     .option("--confirm <org>", "the organization's name again, for --all")
-    .requiredOption("--reason <text>", "why: recorded in the ledger and told to Slack")
+    .requiredOption("--reason <text>", "why: recorded in the ledger and told to Slack", reasonText)
     .requiredOption("--by <who>", "who asks: recorded in the ledger and told to Slack")
     .option("--dry-run", "show what would be revoked and change nothing")
     .option("--json", "print one JSON document on stdout and nothing else there")
@@ -334,36 +306,36 @@ function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
     .argument("<file>", "CSV with columns token_name, owner, purpose, scope, permissions, …")
     .requiredOption("--org <org>", "GitHub organization login", org)
     .option("--by <who>", "who is importing, for the audit trail (default: $USER)")
+    .option("--ignore-column <heading...>", "leave out a column of the file on purpose (repeatable)")
     .option("--dry-run", "show what would change and write nothing")
     .option("--json", "print the outcome as JSON")
-    .action(async (file: string, opts: { org: string; by?: string; dryRun?: boolean; json?: boolean }) => {
-      const by = opts.by ?? io.env.USER ?? "operator";
-      let text: string;
-      try {
-        text = await readFile(file, "utf8");
-      } catch (error) {
-        throw new UsageError(
-          `cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`,
-        );
-      }
-      const records = parseLedgerCsv(text); // throws CsvError before anything is opened or written
-      const outcome = await withDeps(io, async (deps) => {
-        const entries = await deps.ledger.load(opts.org);
-        const ctx = { org: opts.org, now: new Date(), actor: by, runId: `import-${randomUUID()}` };
-        const plan = planImport(records, entries, ctx, basename(file));
-        if (!opts.dryRun) {
-          const result = await deps.ledger.write(plan.writes);
-          if (result.conflicts.length > 0) {
-            setExit(EXIT.errors);
-            io.stderr(`${result.conflicts.map((c) => c.message).join("\n")}\n`);
-          }
+    .action(
+      async (
+        file: string,
+        opts: { org: string; by?: string; ignoreColumn?: string[]; dryRun?: boolean; json?: boolean },
+      ) => {
+        const by = opts.by ?? io.env.USER ?? "operator";
+        let bytes: Uint8Array;
+        try {
+          bytes = await readFile(file);
+        } catch (error) {
+          throw new UsageError(
+            `cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`,
+          );
         }
-        return plan.outcomes;
-      });
-      io.stdout(
-        opts.json ? `${JSON.stringify(outcome, null, 2)}\n` : formatImport(outcome, opts.dryRun ?? false),
-      );
-    });
+        // Throws CsvError before anything is opened or written.
+        const records = parseLedgerCsv(bytes, { ignoreColumns: opts.ignoreColumn ?? [] });
+        const outcome = await withDeps(io, (deps) =>
+          importRecords(deps.ledger, actorOf(opts.org, by, "import", "import"), records, {
+            source: basename(file),
+            dryRun: opts.dryRun ?? false,
+          }),
+        );
+        io.stdout(
+          opts.json ? `${JSON.stringify(outcome, null, 2)}\n` : formatImport(outcome, opts.dryRun ?? false),
+        );
+      },
+    );
 
   ledger
     .command("export")
@@ -396,20 +368,12 @@ function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
       else io.stdout(text);
     });
 
-  /** Loads the org's ledger, applies one pure change, writes it; conflicts are errors, not overwrites. */
+  /** Loads the org's ledger, applies one pure change, writes it; a conflict is re-read and decided again. */
   const change = async (
     org: string,
     by: string,
     apply: (entries: LedgerEntry[], ctx: ChangeContext) => { entry: LedgerEntry; writes: EntryWrite[] },
-  ) =>
-    withDeps(io, async (deps) => {
-      const entries = await deps.ledger.load(org);
-      const ctx: ChangeContext = { org, now: new Date(), actor: by, runId: `cli-${randomUUID()}` };
-      const { entry, writes } = apply(entries, ctx);
-      const result = await deps.ledger.write(writes);
-      if (result.conflicts.length > 0) throw new Error(result.conflicts.map((c) => c.message).join("; "));
-      return { entry, history: await deps.ledger.history(org, entry.entryId) };
-    });
+  ) => withDeps(io, (deps) => changeEntry(deps.ledger, actorOf(org, by, "operator", "cli"), apply));
 
   withFieldOptions(
     ledger
@@ -420,7 +384,7 @@ function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
       .requiredOption("--owner <login>", "the token's owner")
       .option("--token-id <id>", "the token's id, if known (else it is matched by owner and name)")
       .requiredOption("--by <who>", "who registers it")
-      .option("--reason <text>", "why", "registered by hand"),
+      .option("--reason <text>", "why", reasonText, "registered by hand"),
   )
     .option("--json", "print the entry as JSON")
     .action(
@@ -455,7 +419,7 @@ function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
         .description("change what the register says about one token")
         .requiredOption("--org <org>", "GitHub organization login", org)
         .requiredOption("--by <who>", "who changes it")
-        .requiredOption("--reason <text>", "why"),
+        .requiredOption("--reason <text>", "why", reasonText),
     ),
   )
     .option("--json", "print the entry as JSON")
@@ -484,7 +448,7 @@ function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
         .description(description)
         .requiredOption("--org <org>", "GitHub organization login", org)
         .requiredOption("--by <who>", "who says so")
-        .requiredOption("--reason <text>", "why"),
+        .requiredOption("--reason <text>", "why", reasonText),
     )
       .option("--json", "print the entry as JSON")
       .action(async (opts: ChangeOptions) => {
@@ -535,8 +499,12 @@ function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
       .requiredOption("--request-id <id>", "the request's id (pat_request_id)")
       .requiredOption("--by <who>", "the reviewer");
     (decision === "approve"
-      ? withFieldOptions(command).option("--reason <text>", "a note for the ledger")
-      : command.requiredOption("--reason <text>", "why, shown to the requester (≤ 1,024 characters)")
+      ? withFieldOptions(command).option("--reason <text>", "a note for the ledger", reasonText)
+      : command.requiredOption(
+          "--reason <text>",
+          "why, shown to the requester (≤ 1,024 characters)",
+          reasonText,
+        )
     )
       .option("--json", "print the entry as JSON")
       .action(
@@ -553,53 +521,15 @@ function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
             throw new UsageError(`--request-id: "${opts.requestId}" is not a number`);
           const requestId = Number(opts.requestId);
           const reason = opts.reason ?? "";
-          if (reason.length > 1024)
-            throw new UsageError(`--reason: ${reason.length} characters; GitHub takes at most 1,024`);
           const fields = decision === "approve" ? fieldsOf(opts) : {};
-          const { entry, history } = await withDeps(io, async (deps) => {
-            const [entries, requests] = await Promise.all([
-              deps.ledger.load(opts.org),
-              deps.github.listRequests(opts.org),
-            ]);
-            const request = requests.find((r) => r.requestId === requestId);
-            if (!request)
-              throw new UsageError(
-                `request ${requestId} is not pending in ${opts.org} (already reviewed, withdrawn, or never made)`,
-              );
-            const ctx: ChangeContext = {
-              org: opts.org,
-              now: new Date(),
-              actor: opts.by,
-              runId: `review-${randomUUID()}`,
-            };
-            // The reviewer's fields and intent first, then GitHub, then the decision: a crash leaves a state
-            // the next sweep finishes (an approved grant turns the entry active).
-            const review = planReview(
-              entries,
-              request,
-              decision,
-              fields,
-              reason || `${decision} by ${opts.by}`,
-              ctx,
-            );
-            const first = await deps.ledger.write(review.writes);
-            if (first.conflicts.length > 0) throw new Error(first.conflicts.map((c) => c.message).join("; "));
-            await deps.github.reviewRequest(
-              opts.org,
+          const { entry, history } = await withDeps(io, (deps) =>
+            reviewRequest(deps, actorOf(opts.org, opts.by, "review", "review"), {
               requestId,
               decision,
-              decision === "deny" ? reason : undefined,
-            );
-            const afterFirst = [
-              ...entries.filter((e) => !first.written.some((w) => w.entryId === e.entryId)),
-              ...first.written,
-            ];
-            const done = await deps.ledger.write(
-              completeReview(afterFirst, review.entry.entryId, decision, reason, ctx),
-            );
-            const entry = done.written.find((e) => e.entryId === review.entry.entryId) ?? review.entry;
-            return { entry, history: await deps.ledger.history(opts.org, entry.entryId) };
-          });
+              fields,
+              reason,
+            }),
+          );
           io.stdout(opts.json ? `${JSON.stringify(entry, null, 2)}\n` : formatEntry(entry, history));
         },
       );
@@ -636,12 +566,22 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo): Prom
       // Help and version are not errors; anything else commander refuses is bad input.
       return error.exitCode === 0 ? EXIT.ok : EXIT.badInput;
     }
+    if (error instanceof AmbiguousEntryError) {
+      io.stderr(`patrol: ${error.message} (--entry ID)\n`);
+      return EXIT.badInput;
+    }
+    if (error instanceof LedgerOpError && /cannot be approved/.test(error.message)) {
+      io.stderr(`patrol: ${error.message}: pass --purpose and --risks\n`);
+      return EXIT.badInput;
+    }
     if (
       error instanceof UsageError ||
       error instanceof CsvError ||
       error instanceof ConfigError ||
       error instanceof InvalidRevokeError ||
-      error instanceof LedgerOpError
+      error instanceof LedgerOpError ||
+      error instanceof EntryNotFoundError ||
+      error instanceof LifecycleError
     ) {
       io.stderr(`patrol: ${error.message}\n`);
       return EXIT.badInput;

@@ -1,6 +1,8 @@
-import { type ChangeContext, LedgerChanges, newEntry } from "./changes";
-import type { LedgerRecord } from "./ledger-csv";
-import type { EntryWrite, LedgerEntry, Status } from "./types";
+import { type ChangeContext, entryIdForName, entryIdForToken, LedgerChanges } from "./ledger/changes";
+import { newEntry } from "./ledger/fields";
+import { isLive, mayTransition } from "./ledger/lifecycle";
+import { IMPORTABLE_STATUSES, type LedgerRecord } from "./ledger-csv";
+import type { EntryWrite, LedgerEntry } from "./types";
 
 export type ImportAction = "added" | "updated" | "unchanged";
 
@@ -14,36 +16,11 @@ export interface ImportOutcome {
   detail: string;
 }
 
-/** Ledger field → the CSV column that carries it. */
-const COLUMN_OF = {
-  tokenName: "token_name",
-  owner: "owner",
-  purpose: "purpose",
-  scope: "scope",
-  permissions: "permissions",
-  createdAt: "created_at",
-  risks: "risks",
-  approvedBy: "approved_by",
-  expiresAt: "expires_at",
-  neededUntil: "needed_until",
-  renew: "renew",
-  slack: "slack",
-  notes: "notes",
-  tokenId: "token_id",
-} as const satisfies Partial<Record<keyof LedgerEntry, string>>;
-
-/** Statuses patrol sets from what it sees on GitHub; a spreadsheet does not bring a token back from them. */
-const OBSERVED: ReadonlySet<Status> = new Set(["revoked", "gone"]);
-
-function registeredId(record: LedgerRecord): string {
-  return record.tokenId !== null
-    ? `token-${record.tokenId}`
-    : `name-${record.owner.toLowerCase()}-${record.tokenName.replace(/[^A-Za-z0-9._-]+/g, "_")}`;
-}
-
 /**
- * The spreadsheet's rows into the ledger: matched by token id, else by owner (any case) and token name.
- * Pure and idempotent: importing the same rows twice changes nothing the second time.
+ * The spreadsheet's rows into the ledger, each matched by the ledger's matcher (token id, else owner and
+ * name). A row's status applies where the lifecycle lets an import make that change; an unregistered token
+ * whose row gives a purpose and an approver is adopted. Pure and idempotent: importing the same rows twice
+ * changes nothing the second time.
  */
 export function planImport(
   records: readonly LedgerRecord[],
@@ -52,56 +29,24 @@ export function planImport(
   source: string,
 ): { writes: EntryWrite[]; outcomes: ImportOutcome[] } {
   const changes = new LedgerChanges(ledger, ctx);
-  const byTokenId = new Map<number, LedgerEntry>();
-  const byName = new Map<string, LedgerEntry>();
-  for (const entry of ledger) {
-    if (entry.tokenId !== null) byTokenId.set(entry.tokenId, entry);
-    const key = `${entry.owner.toLowerCase()}\n${entry.tokenName}`;
-    // Prefer the live entry when a name has history.
-    if (!byName.has(key) || !OBSERVED.has(entry.status)) byName.set(key, entry);
-  }
   const outcomes: ImportOutcome[] = [];
   for (const record of records) {
-    const found =
-      (record.tokenId !== null ? byTokenId.get(record.tokenId) : undefined) ??
-      [byName.get(`${record.owner.toLowerCase()}\n${record.tokenName}`)].find(
-        (e) => e !== undefined && (record.tokenId === null || e.tokenId === null),
-      );
-    const all: Partial<LedgerEntry> = {
-      tokenName: record.tokenName,
-      owner: record.owner,
-      purpose: record.purpose,
-      scope: record.scope,
-      permissions: record.permissions,
-      createdAt: record.createdAt,
-      risks: record.risks,
-      approvedBy: record.approvedBy,
-      expiresAt: record.expiresAt,
-      neededUntil: record.neededUntil,
-      renew: record.renew,
-      slack: record.slack,
-      notes: record.notes,
-      ...(record.tokenId !== null ? { tokenId: record.tokenId } : {}),
-    };
-    // A column the file does not have says nothing: its field is left as the ledger has it.
-    const present = new Set<string>(record.columns ?? Object.keys(COLUMN_OF));
-    const fields = Object.fromEntries(
-      Object.entries(all).filter(([field]) =>
-        present.has(COLUMN_OF[field as keyof typeof COLUMN_OF] ?? field),
-      ),
-    ) as Partial<LedgerEntry>;
     const why = `imported from ${source}, row ${record.row}`;
+    const found = changes.index.match(record);
     if (!found) {
-      const { entryId: auditId, ...audit } = record.audit ?? {};
+      const base =
+        record.tokenId !== null
+          ? entryIdForToken(record.tokenId)
+          : entryIdForName(record.owner, record.tokenName);
       const entry = changes.create(
         newEntry({
-          ...fields,
-          ...Object.fromEntries(Object.entries(audit).filter(([, v]) => v !== null)),
+          ...record.audit,
+          ...record.fields,
           org: ctx.org,
-          entryId: changes.freeId(auditId ?? registeredId(record)),
+          entryId: changes.freeId(record.audit.entryId ?? base),
           tokenName: record.tokenName,
           owner: record.owner,
-          status: record.status,
+          status: record.status ?? "active",
         }),
         "registered",
         why,
@@ -117,24 +62,27 @@ export function planImport(
       continue;
     }
     const notes: string[] = [];
-    const patch: Partial<LedgerEntry> = { ...fields };
-    // The row's status applies unless patrol has since seen the token revoked or gone; an unregistered
-    // token listed as active in the spreadsheet becomes registered.
-    if (present.has("status") && record.status !== found.status) {
-      if (OBSERVED.has(found.status) || OBSERVED.has(record.status)) {
-        notes.push(`status stays ${found.status} (the row says ${record.status})`);
-      } else if (found.status === "flagged") {
-        // A compromised token is never unflagged by a spreadsheet: that takes a person, on purpose.
-        notes.push(`status stays flagged (the row says ${record.status})`);
+    const patch: Partial<LedgerEntry> = { ...record.fields };
+    const wanted = record.status;
+    if (wanted !== null && wanted !== found.status) {
+      // A spreadsheet never brings back a token patrol saw revoked or gone, and never unflags one.
+      if (
+        isLive(found.status) &&
+        IMPORTABLE_STATUSES.includes(wanted) &&
+        mayTransition(found.status, wanted, ctx.writer)
+      ) {
+        patch.status = wanted;
       } else {
-        patch.status = record.status;
+        notes.push(`status stays ${found.status} (the row says ${wanted})`);
       }
     }
-    const before = changes.get(found.entryId);
-    const after = changes.update(found.entryId, patch, "imported", why);
-    const changed = Object.keys(patch).filter(
+    const before = changes.existing(found.entryId);
+    changes.update(found.entryId, patch, "imported", why);
+    const after = changes.adoptIfComplete(found.entryId, why);
+    const changed = (Object.keys(after) as (keyof LedgerEntry)[]).filter(
       (k) =>
-        JSON.stringify(before?.[k as keyof LedgerEntry]) !== JSON.stringify(after[k as keyof LedgerEntry]),
+        !["version", "updatedAt", "updatedBy"].includes(k) &&
+        JSON.stringify(before[k]) !== JSON.stringify(after[k]),
     );
     outcomes.push({
       row: record.row,

@@ -1,85 +1,83 @@
-import { type ChangeContext, entryIdForToken, LedgerChanges, newEntry, requestedEntry } from "./changes";
+import {
+  type ChangeContext,
+  entryIdForName,
+  entryIdForToken,
+  LedgerChanges,
+  requestedEntry,
+} from "./ledger/changes";
+import { newEntry } from "./ledger/fields";
+import { isLive, LifecycleError, missingForApproval, missingForRegistration } from "./ledger/lifecycle";
+import { describeRef, type EntryRef, LedgerIndex } from "./ledger/match";
 import type { EntryWrite, LedgerEntry, PatRequest, Status } from "./types";
 
 /**
  * Keeping the register by hand: register, update, flag, retire, and the review of pending requests.
- * Pure: each returns the writes (with their events: who, when, why) for the adapter to make.
+ * Pure: each returns the writes (with their events: who, when, why) for the adapter to make. Errors speak
+ * of the ledger, not of the CLI's flags.
  */
 
 export class LedgerOpError extends Error {
   override name = "LedgerOpError";
 }
 
-/** The fields a person may set on an entry; GitHub provides the rest. */
-export interface EntryFields {
-  purpose?: string;
-  scope?: string;
-  permissions?: string;
-  createdAt?: string | null;
-  expiresAt?: string | null;
-  risks?: string;
-  approvedBy?: string;
-  neededUntil?: string | null;
-  renew?: boolean;
-  slack?: string;
-  notes?: string;
-}
+/** The fields a person may set on an entry (each has an option: see `OPTION_FIELDS`). */
+export type EntryFields = Partial<
+  Pick<
+    LedgerEntry,
+    | "purpose"
+    | "scope"
+    | "permissions"
+    | "createdAt"
+    | "expiresAt"
+    | "risks"
+    | "approvedBy"
+    | "neededUntil"
+    | "renew"
+    | "slack"
+    | "notes"
+  >
+>;
 
-/** How a command names one entry: its id, its token id, or owner and token name. */
-export type EntryRef = { entryId: string } | { tokenId: number } | { owner: string; tokenName: string };
-
+/** The entry a reference names, as the ledger's matcher finds it. */
 export function findEntry(entries: readonly LedgerEntry[], ref: EntryRef): LedgerEntry {
-  const matches =
-    "entryId" in ref
-      ? entries.filter((e) => e.entryId === ref.entryId)
-      : "tokenId" in ref
-        ? entries.filter((e) => e.tokenId === ref.tokenId)
-        : entries.filter(
-            (e) => e.owner.toLowerCase() === ref.owner.toLowerCase() && e.tokenName === ref.tokenName,
-          );
-  const what =
-    "entryId" in ref
-      ? `entry ${ref.entryId}`
-      : "tokenId" in ref
-        ? `token id ${ref.tokenId}`
-        : `${ref.owner}/${ref.tokenName}`;
-  if (matches.length === 0) throw new LedgerOpError(`no ledger entry for ${what}`);
-  // A name can have history (a revoked token and its successor): the live one is meant.
-  const live = matches.filter((e) => e.status !== "revoked" && e.status !== "gone");
-  const chosen = live.length === 1 ? live : matches.length === 1 ? matches : [];
-  if (chosen.length !== 1 || !chosen[0]) {
-    throw new LedgerOpError(
-      `${what} matches ${matches.length} entries (${matches.map((e) => e.entryId).join(", ")}): name one with --entry`,
-    );
-  }
-  return chosen[0];
+  return new LedgerIndex(entries).find(ref);
 }
 
+type Change = { entry: LedgerEntry; writes: EntryWrite[] };
+
+/**
+ * Registers a token. A token the sweep found unregistered is adopted (its entry gets the fields and
+ * becomes active, approved by the registrar unless another approver is named); a token already registered
+ * is refused, so two entries never claim one token.
+ */
 export function registerEntry(
   entries: readonly LedgerEntry[],
   token: { tokenName: string; owner: string; tokenId: number | null },
   fields: EntryFields,
   reason: string,
   ctx: ChangeContext,
-): { entry: LedgerEntry; writes: EntryWrite[] } {
-  const clash = entries.find(
-    (e) =>
-      (token.tokenId !== null && e.tokenId === token.tokenId) ||
-      (e.status !== "revoked" &&
-        e.status !== "gone" &&
-        e.owner.toLowerCase() === token.owner.toLowerCase() &&
-        e.tokenName === token.tokenName),
-  );
-  if (clash) {
+): Change {
+  const changes = new LedgerChanges(entries, ctx);
+  const existing = changes.index.match(token);
+  if (existing?.status === "unregistered") {
+    const withFields = { approvedBy: ctx.actor, ...fields };
+    const missing = missingForRegistration({ ...existing, ...withFields });
+    if (missing.length > 0) {
+      throw new LedgerOpError(
+        `entry ${existing.entryId} (${existing.owner}/${existing.tokenName}) is unregistered; registering it needs its ${missing.join(" and ")}`,
+      );
+    }
+    changes.update(existing.entryId, withFields, "registered", reason);
+    const entry = changes.adoptIfComplete(existing.entryId, reason);
+    return { entry, writes: changes.writes() };
+  }
+  if (existing && isLive(existing.status)) {
     throw new LedgerOpError(
-      `${token.owner}/${token.tokenName} is already in the ledger as entry ${clash.entryId} (status ${clash.status}): use update`,
+      `${token.owner}/${token.tokenName} is already in the ledger as entry ${existing.entryId} (status ${existing.status}); change it with update`,
     );
   }
-  const changes = new LedgerChanges(entries, ctx);
   const base =
-    token.tokenId !== null
-      ? entryIdForToken(token.tokenId)
-      : `name-${token.owner.toLowerCase()}-${token.tokenName.replace(/[^A-Za-z0-9._-]+/g, "_")}`;
+    token.tokenId !== null ? entryIdForToken(token.tokenId) : entryIdForName(token.owner, token.tokenName);
   const entry = changes.create(
     newEntry({
       org: ctx.org,
@@ -97,16 +95,18 @@ export function registerEntry(
   return { entry, writes: changes.writes() };
 }
 
+/** Changes what the register says of one token; an unregistered one given purpose and approver is adopted. */
 export function updateEntry(
   entries: readonly LedgerEntry[],
   ref: EntryRef,
   fields: EntryFields,
   reason: string,
   ctx: ChangeContext,
-): { entry: LedgerEntry; writes: EntryWrite[] } {
-  const target = findEntry(entries, ref);
+): Change {
   const changes = new LedgerChanges(entries, ctx);
-  const entry = changes.update(target.entryId, fields, "updated", reason);
+  const target = changes.index.find(ref);
+  changes.update(target.entryId, fields, "updated", reason);
+  const entry = changes.adoptIfComplete(target.entryId, reason);
   return { entry, writes: changes.writes() };
 }
 
@@ -117,24 +117,28 @@ export function setStatus(
   status: Extract<Status, "flagged" | "retired">,
   reason: string,
   ctx: ChangeContext,
-): { entry: LedgerEntry; writes: EntryWrite[] } {
-  const target = findEntry(entries, ref);
-  if (status === "retired" && target.status === "flagged") {
+): Change {
+  const changes = new LedgerChanges(entries, ctx);
+  const target = changes.index.find(ref);
+  if (target.status === status) return { entry: target, writes: [] };
+  try {
+    const entry = changes.update(target.entryId, { status }, status, reason);
+    return { entry, writes: changes.writes() };
+  } catch (error) {
+    if (!(error instanceof LifecycleError)) throw error;
     throw new LedgerOpError(
-      `entry ${target.entryId} is flagged as compromised; a flagged token is not retired`,
+      target.status === "flagged"
+        ? `entry ${target.entryId} is flagged as compromised; a flagged token is not ${status}`
+        : `entry ${target.entryId} is ${target.status}; it cannot be ${status}`,
     );
   }
-  const changes = new LedgerChanges(entries, ctx);
-  const entry =
-    target.status === status
-      ? target
-      : changes.update(target.entryId, { status }, status === "flagged" ? "flagged" : "retired", reason);
-  return { entry, writes: changes.writes() };
 }
 
-/** The runbook: a request is approved only once its purpose and risks are written down. */
-export function missingForApproval(fields: { purpose: string; risks: string }): string[] {
-  return [fields.purpose.trim() ? "" : "purpose", fields.risks.trim() ? "" : "risks"].filter(Boolean);
+export { missingForApproval };
+
+/** The entry a request is about: by request id, else the ledger's matcher. */
+function entryForRequest(changes: LedgerChanges, request: PatRequest): LedgerEntry | undefined {
+  return changes.all().find((e) => e.requestId === request.requestId) ?? changes.index.match(request);
 }
 
 /**
@@ -148,40 +152,44 @@ export function planReview(
   fields: EntryFields,
   reason: string,
   ctx: ChangeContext,
-): { entry: LedgerEntry; writes: EntryWrite[] } {
+): Change {
   const changes = new LedgerChanges(entries, ctx);
-  let entry =
-    entries.find((e) => e.requestId === request.requestId) ??
-    entries.find((e) => e.tokenId === request.tokenId);
+  let entry = entryForRequest(changes, request);
   if (!entry) {
     entry = changes.create(
-      requestedEntry(changes, ctx.org, request, ctx.now),
+      requestedEntry(changes, request, ctx.now),
       "requested",
       `access requested on GitHub (request ${request.requestId})`,
     );
   }
-  const patch: Partial<LedgerEntry> =
+  const patch: EntryFields =
     decision === "approve" ? { ...fields, approvedBy: fields.approvedBy ?? ctx.actor } : { ...fields };
   if (decision === "approve") {
-    const missing = missingForApproval({
-      purpose: patch.purpose ?? entry.purpose,
-      risks: patch.risks ?? entry.risks,
-    });
+    const missing = missingForApproval({ ...entry, ...patch });
     if (missing.length > 0) {
       throw new LedgerOpError(
-        `request ${request.requestId} cannot be approved while its ${missing.join(" and ")} ${missing.length > 1 ? "are" : "is"} empty (the runbook requires both): pass --${missing.join(" and --")}`,
+        `request ${request.requestId} cannot be approved while its ${missing.join(" and ")} ${missing.length > 1 ? "are" : "is"} empty (the runbook requires both)`,
       );
     }
   }
   const action = decision === "approve" ? "approving" : "denying";
   const before = entry;
-  entry = changes.update(entry.entryId, patch, action, reason);
+  // A token revoked or gone that is requested again is a request once more.
+  entry = changes.update(
+    entry.entryId,
+    { ...patch, ...(isLive(entry.status) ? {} : { status: "requested" }) },
+    action,
+    reason,
+  );
   // Nothing to change is still a decision on record: the intent is an event either way.
   if (entry === before) changes.note(entry.entryId, action, reason);
-  return { entry: changes.get(entry.entryId) ?? entry, writes: changes.writes() };
+  return { entry: changes.existing(entry.entryId), writes: changes.writes() };
 }
 
-/** Step two, once GitHub has the decision: the entry says approved (active) or denied (gone), and by whom. */
+/**
+ * Step two, once GitHub has the decision: the entry says approved (active) or denied (gone), and by whom.
+ * The decision is always on record, even when the entry already said so.
+ */
 export function completeReview(
   entries: readonly LedgerEntry[],
   entryId: string,
@@ -190,15 +198,18 @@ export function completeReview(
   ctx: ChangeContext,
 ): EntryWrite[] {
   const changes = new LedgerChanges(entries, ctx);
-  changes.update(
-    entryId,
-    decision === "approve" ? { status: "active" } : { status: "gone" },
-    decision === "approve" ? "approved" : "denied",
-    `${decision === "approve" ? "approved" : "denied"} on GitHub by ${ctx.actor}${reason ? `: ${reason}` : ""}`,
-  );
+  const action = decision === "approve" ? "approved" : "denied";
+  const why = `${action} on GitHub by ${ctx.actor}${reason ? `: ${reason}` : ""}`;
+  const before = changes.existing(entryId);
+  // A pending request becomes active or gone; an entry a person flagged or retired meanwhile stays so.
+  const status: Status =
+    before.status !== "requested" ? before.status : decision === "approve" ? "active" : "gone";
+  const after = changes.update(entryId, { status }, action, why);
+  if (after === before) changes.note(entryId, action, why);
   return changes.writes();
 }
 
+export { describeRef };
 /** A summary for a review meeting. */
 export interface LedgerSummary {
   org: string;
@@ -210,8 +221,6 @@ export interface LedgerSummary {
   missingPurposeOrApprover: { entryId: string; tokenName: string; owner: string; missing: string[] }[];
   pendingRequests: { entryId: string; tokenName: string; owner: string; requestId: number | null }[];
 }
-
-const LIVE: ReadonlySet<Status> = new Set(["requested", "active", "unregistered", "flagged", "retired"]);
 
 export function summarizeLedger(
   org: string,
@@ -246,10 +255,10 @@ export function summarizeLedger(
       .map((e) => ({ ...pick(e), firstSeenAt: e.firstSeenAt }))
       .sort(byName),
     missingPurposeOrApprover: entries
-      .filter((e) => LIVE.has(e.status) && e.status !== "unregistered" && e.status !== "requested")
+      .filter((e) => isLive(e.status) && e.status !== "unregistered" && e.status !== "requested")
       .map((e) => ({
         ...pick(e),
-        missing: [e.purpose.trim() ? "" : "purpose", e.approvedBy.trim() ? "" : "approver"].filter(Boolean),
+        missing: missingForRegistration(e),
       }))
       .filter((e) => e.missing.length > 0)
       .sort(byName),

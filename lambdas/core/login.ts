@@ -8,6 +8,17 @@ export const LoginSchema = z
   .trim()
   .regex(GITHUB_LOGIN, "expected a GitHub login");
 
+/**
+ * An organization's login, canonical: GitHub logins are case-insensitive, so `ACME` and `acme` are one org
+ * and one ledger. Lower case is the form patrol keys and calls by.
+ */
 export const OrgSchema = z
   .string({ message: "expected the organization's login as a string" })
-  .regex(GITHUB_LOGIN, "expected a GitHub organization login");
+  .trim()
+  .regex(GITHUB_LOGIN, "expected a GitHub organization login")
+  .transform((org) => org.toLowerCase());
+
+/** The canonical form of an org login already checked. */
+export function canonicalOrg(org: string): string {
+  return org.toLowerCase();
+}

@@ -1,6 +1,8 @@
 import * as z from "zod";
-import { type ChangeContext, discoveredEntry, LedgerChanges, newEntry } from "./changes";
-import { LoginSchema } from "./login";
+import { type ChangeContext, discoveredEntry, LedgerChanges } from "./ledger/changes";
+import { newEntry, REASON_MAX } from "./ledger/fields";
+import { LedgerIndex } from "./ledger/match";
+import { LoginSchema, OrgSchema } from "./login";
 import type { EntryWrite, Grant, LedgerEntry } from "./types";
 
 /**
@@ -72,13 +74,18 @@ const EVENT_HELP = '{ "org", "selector", "reason", "requestedBy", "dryRun"? }';
 export function parseRevokeRequest(event: unknown): RevokeRequest {
   const Envelope = z
     .object({
-      org: login,
+      org: OrgSchema,
       selector: z.record(z.string(), z.unknown(), { message: `expected an object: ${SELECTOR_HELP}` }),
-      reason: z.string({ message: "expected why, as text" }).trim().min(1, "expected why, as text"),
+      reason: z
+        .string({ message: "expected why, as text" })
+        .trim()
+        .min(1, "expected why, as text")
+        .max(REASON_MAX, `expected why in at most ${REASON_MAX.toLocaleString("en")} characters`),
       requestedBy: z
         .string({ message: "expected who asks, as text" })
         .trim()
-        .min(1, "expected who asks, as text"),
+        .min(1, "expected who asks, as text")
+        .max(255, "expected who asks in at most 255 characters"),
       dryRun: z.boolean({ message: "expected true or false" }).optional(),
     })
     .strict();
@@ -107,7 +114,7 @@ export function parseRevokeRequest(event: unknown): RevokeRequest {
     );
   }
   const selector = parsed.data as Selector;
-  if ("all" in selector && selector.confirm !== org) {
+  if ("all" in selector && selector.confirm.trim().toLowerCase() !== org) {
     throw new InvalidRevokeError(
       `invalid revoke request: selector.confirm: revoking every token in the organization needs "confirm": "${org}" (the organization's name, repeated)`,
     );
@@ -175,7 +182,7 @@ export function alreadyGone(
     return selector.tokenIds
       .filter((id) => !listed.has(id))
       .map((tokenId) => {
-        const e = ledger.find((x) => x.tokenId === tokenId);
+        const e = new LedgerIndex(ledger).withTokenId(tokenId);
         return {
           tokenId,
           ...(e
@@ -220,20 +227,6 @@ export interface ClassicCredential {
   scopes: string[];
 }
 
-function findEntry(
-  ledger: LedgerChanges,
-  byTokenId: Map<number, string>,
-  grant: Grant,
-): LedgerEntry | undefined {
-  const id = byTokenId.get(grant.tokenId);
-  if (id) return ledger.get(id);
-  const owner = grant.owner.toLowerCase();
-  for (const e of ledger.all()) {
-    if (e.tokenId === null && e.owner.toLowerCase() === owner && e.tokenName === grant.tokenName) return e;
-  }
-  return undefined;
-}
-
 /**
  * Before the revocation calls: every target gets an entry (tokens unknown to the ledger included) carrying
  * the intent, so the reason is on record even if the process dies before GitHub answers.
@@ -245,23 +238,19 @@ export function planRevoke(
   ctx: ChangeContext,
 ): { targets: RevokeTarget[]; unregistered: Set<string>; writes: EntryWrite[]; entries: LedgerEntry[] } {
   const changes = new LedgerChanges(ledger, ctx);
-  const byTokenId = new Map(
-    ledger.filter((e) => e.tokenId !== null).map((e) => [e.tokenId as number, e.entryId]),
-  );
   const targets: RevokeTarget[] = [];
   /** Entries of tokens the ledger never approved: they end `revoked` rather than `flagged`. */
   const unregistered = new Set<string>();
   const nowIso = ctx.now.toISOString();
   const detail = `${request.reason} (requested by ${request.requestedBy})`;
   for (const grant of grants.filter((g) => selects(request.selector, g))) {
-    let entry = findEntry(changes, byTokenId, grant);
+    let entry = changes.index.match(grant);
     if (!entry) {
       entry = changes.create(
-        discoveredEntry(changes, ctx.org, grant, ctx.now),
+        discoveredEntry(changes, grant, ctx.now),
         "discovered",
         "revoked on demand before it was ever registered",
       );
-      byTokenId.set(grant.tokenId, entry.entryId);
     }
     if (entry.status === "unregistered") unregistered.add(entry.entryId);
     // Flagged with the intent: should the call fail or the process die, the next sweep revokes it anyway.
@@ -310,7 +299,6 @@ export function completeRevoke(
 ): EntryWrite[] {
   const changes = new LedgerChanges(entries, ctx);
   const nowIso = ctx.now.toISOString();
-  const reason = `on-demand: ${request.reason}`;
   for (const target of targets) {
     const entry = changes.get(target.entryId);
     if (!entry) continue;
@@ -322,13 +310,14 @@ export function completeRevoke(
       target.entryId,
       {
         status: unregistered.has(target.entryId) ? "revoked" : "flagged",
-        revokedReason: reason,
+        revokedReason: "on-demand",
+        revokedDetail: request.reason,
         revokedAt: nowIso,
         revokedBy: request.requestedBy,
         pendingRevocation: null,
       },
       "revoked",
-      `${reason} (on demand, requested by ${request.requestedBy})`,
+      `on-demand: ${request.reason} (requested by ${request.requestedBy})`,
     );
   }
   return changes.writes();
@@ -343,11 +332,10 @@ export function flagGoneEntries(
 ): EntryWrite[] {
   const changes = new LedgerChanges(entries, ctx);
   for (const target of gone) {
-    const entry = entries.find(
-      (e) =>
-        (target.patId !== undefined && e.patId === target.patId) ||
-        (target.tokenId !== undefined && e.tokenId === target.tokenId),
-    );
+    const entry =
+      target.tokenId !== undefined
+        ? changes.index.withTokenId(target.tokenId)
+        : entries.find((e) => target.patId !== undefined && e.patId === target.patId);
     if (!entry || entry.status === "flagged" || entry.status === "revoked") continue;
     changes.update(
       entry.entryId,
@@ -372,7 +360,8 @@ export function recordClassic(
     const entryId = `classic-${cred.credentialId}`;
     const fields = {
       status: "revoked" as const,
-      revokedReason: `on-demand: ${request.reason}`,
+      revokedReason: "on-demand" as const,
+      revokedDetail: request.reason,
       revokedAt: nowIso,
       revokedBy: request.requestedBy,
     };
@@ -386,8 +375,7 @@ export function recordClassic(
         entryId,
         tokenName: cred.note || `classic PAT …${cred.lastEight}`,
         owner: cred.login,
-        scope: cred.scopes.join(", "),
-        notes: `classic PAT ending ${cred.lastEight}, SSO credential ${cred.credentialId}`,
+        notes: `classic PAT ending ${cred.lastEight}, SSO credential ${cred.credentialId}, scopes ${cred.scopes.join(", ") || "none"}`,
         firstSeenAt: nowIso,
         ...fields,
       }),

@@ -6,6 +6,8 @@
 /** A permission level as GitHub reports it for fine-grained tokens. */
 export type AccessLevel = "read" | "write" | "admin";
 
+import type { LedgerEntry } from "./ledger/fields";
+
 /** Permissions flattened to `group.name → level`, e.g. `repository.contents → "write"`. */
 export type PermissionMap = Record<string, string>;
 
@@ -52,66 +54,22 @@ export const STATUSES = [
 ] as const;
 export type Status = (typeof STATUSES)[number];
 
-export type RevokeReason =
-  | "flagged"
-  | "not-needed"
-  | "expired"
-  | "unregistered"
-  | "unused"
-  | "no-expiry"
-  | "over-lifetime"
-  | "permission-drift"
-  | "on-demand";
+export const REVOKE_REASONS = [
+  "flagged",
+  "not-needed",
+  "expired",
+  "unregistered",
+  "unused",
+  "no-expiry",
+  "over-lifetime",
+  "permission-drift",
+  "on-demand",
+  "leaked",
+] as const;
+/** Why patrol revoked a token: the code the ledger keeps in `revokedReason`. */
+export type RevokeReason = (typeof REVOKE_REASONS)[number];
 
-/** A revocation that was decided but not yet confirmed: written before the GitHub call. */
-export interface PendingRevocation {
-  reason: RevokeReason;
-  detail: string;
-  patId: number;
-  at: string;
-  by: string;
-  runId: string;
-}
-
-/** One token's row in the ledger (one per token per org). */
-export interface LedgerEntry {
-  org: string;
-  /** Stable identifier of the entry within the org. */
-  entryId: string;
-  tokenId: number | null;
-  /** The grant id last seen for this token. */
-  patId: number | null;
-  /** The pending request id, while the token is (or was) requested. */
-  requestId: number | null;
-  tokenName: string;
-  owner: string;
-  purpose: string;
-  /** Repository selection and repositories, as approved: e.g. `subset: api, web` or `all`. */
-  scope: string;
-  /** Permissions approved, e.g. `contents:read; issues:write` (empty: not recorded). */
-  permissions: string;
-  createdAt: string | null;
-  expiresAt: string | null;
-  approvedBy: string;
-  risks: string;
-  renew: boolean;
-  neededUntil: string | null;
-  slack: string;
-  notes: string;
-  status: Status;
-  /** When patrol first saw the token's grant or request. */
-  firstSeenAt: string | null;
-  /** Alert keys already delivered → when. Keeps every alert to once per threshold. */
-  alertsSent: Record<string, string>;
-  pendingRevocation: PendingRevocation | null;
-  revokedReason: string | null;
-  revokedAt: string | null;
-  revokedBy: string | null;
-  /** Optimistic-concurrency version: every write is conditional on it. */
-  version: number;
-  updatedAt: string;
-  updatedBy: string;
-}
+export type { LedgerEntry, PendingRevocation } from "./ledger/fields";
 
 /** An append-only audit record: what changed, when, who or what did it, and why. */
 export interface LedgerEvent {

@@ -13,8 +13,8 @@
  * The same data feeds the simulated GitHub org (as seeds), the ledger (as entries) and `planSweep` alone
  * (as the core's grants).
  */
-import { newEntry } from "../../lambdas/core/changes";
-import { flattenPermissions, formatPermissions } from "../../lambdas/core/permissions";
+import { flattenPermissions } from "../../lambdas/core/ledger/access";
+import { newEntry } from "../../lambdas/core/ledger/fields";
 import type { Grant, LedgerEntry, PatRequest } from "../../lambdas/core/types";
 import type { GrantSeed, PatPermissions, RequestSeed } from "../sim/github-sim";
 
@@ -91,7 +91,7 @@ export function makeScenario(options: ScenarioOptions): Scenario {
       org,
       status: "active",
       purpose: `Deploys ${fields.tokenName} from CI to the staging and production clusters`,
-      scope: "subset",
+      scope: { selection: "subset", repositories: [] },
       approvedBy: "platform-lead@example.com",
       version: 3,
       updatedAt: iso(nowMs - DAY),
@@ -149,8 +149,8 @@ export function makeScenario(options: ScenarioOptions): Scenario {
         patId: seed.id ?? null,
         tokenName: seed.tokenName,
         owner: seed.owner,
-        scope: seed.repositorySelection ?? "subset",
-        permissions: formatPermissions(flattenPermissions(permissions)),
+        scope: { selection: seed.repositorySelection ?? "subset", repositories: [] },
+        permissions: flattenPermissions(permissions),
         createdAt: iso(createdMs),
         expiresAt: iso(expiresMs),
         risks: i % 5 === 0 ? "can push to production branches" : "",
@@ -173,12 +173,13 @@ export function makeScenario(options: ScenarioOptions): Scenario {
         patId: 2_000_000 + h,
         tokenName: `old-${h}`,
         owner: `dev-${(h * 13) % owners}`,
-        permissions: "repository.contents:read; repository.metadata:read",
+        permissions: { "repository.contents": "read", "repository.metadata": "read" },
         createdAt: iso(revokedMs - 366 * DAY),
         expiresAt: iso(revokedMs - DAY),
         firstSeenAt: iso(revokedMs - 365 * DAY),
         status: "revoked",
-        revokedReason: `expired: expired ${iso(revokedMs - DAY).slice(0, 10)} and not marked for renewal`,
+        revokedReason: "expired",
+        revokedDetail: `expired ${iso(revokedMs - DAY).slice(0, 10)} and not marked for renewal`,
         revokedAt: iso(revokedMs),
         revokedBy: "patrol-sweep",
         alertsSent: { [`revoked:${iso(revokedMs)}`]: iso(revokedMs) },
@@ -220,7 +221,7 @@ export function makeScenario(options: ScenarioOptions): Scenario {
         tokenName: seed.tokenName,
         owner: seed.owner,
         purpose: seed.reason ?? "",
-        permissions: formatPermissions(flattenPermissions(permissions)),
+        permissions: flattenPermissions(permissions),
         createdAt: seed.createdAt ?? null,
         expiresAt: seed.tokenExpiresAt ?? null,
         status: "requested",

@@ -88,7 +88,7 @@ async function main(): Promise<void> {
     const entries = JSON.parse(exported.stdout) as Record<string, unknown>[];
     for (const e of entries.filter((x) => x.revokedAt)) {
       console.log(
-        `  ${e.owner}/${e.tokenName} [${e.status}]: ${e.revokedReason} — by ${e.revokedBy} at ${e.revokedAt}`,
+        `  ${e.owner}/${e.tokenName} [${e.status}]: ${e.revokedReason}${e.revokedDetail ? `: ${e.revokedDetail}` : ""} — by ${e.revokedBy} at ${e.revokedAt}`,
       );
     }
     const keep = process.env.PATROL_DEMO_KEEP === "1";

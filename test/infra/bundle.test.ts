@@ -166,7 +166,7 @@ beforeAll(async () => {
   const plan = planImport(
     parseLedgerCsv(csv),
     await ledger.load(ORG),
-    { org: ORG, now: new Date(), actor: "bundle-test", runId: "import" },
+    { org: ORG, now: new Date(), actor: "bundle-test", writer: "import", runId: "import" },
     "bundle-test.csv",
   );
   await ledger.write(plan.writes);

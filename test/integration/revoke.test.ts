@@ -3,7 +3,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { makeDynamoLedger } from "../../lambdas/adapters/ledger";
 import { buildDeps } from "../../lambdas/app/deps";
 import { parseEnv } from "../../lambdas/config";
-import { LedgerChanges, newEntry } from "../../lambdas/core/changes";
+import { LedgerChanges } from "../../lambdas/core/ledger/changes";
+import { newEntry } from "../../lambdas/core/ledger/fields";
 import { parseLedgerCsv } from "../../lambdas/core/ledger-csv";
 import { planImport } from "../../lambdas/core/ledger-import";
 import { type RevokeReport, revokeExitCode } from "../../lambdas/core/report";
@@ -99,7 +100,7 @@ async function register(
   const csv = ["token_name,owner,token_id", ...rows.map((r) => `${r.name},${r.owner},${r.tokenId}`)].join(
     "\n",
   );
-  const ctx = { org, now: new Date(), actor: "test", runId: "import" };
+  const ctx = { org, now: new Date(), actor: "test", writer: "import" as const, runId: "import" };
   const plan = planImport(parseLedgerCsv(csv), await ledger.load(org), ctx, "test.csv");
   const result = await ledger.write(plan.writes);
   expect(result.conflicts).toEqual([]);
@@ -173,7 +174,13 @@ describe("on-demand revocation through the revoke Lambda's handler", () => {
       { tokenId: 1103, owner: "cy", name: "keep" },
     ]);
     // A token whose grant the ledger remembers but which GitHub no longer lists.
-    const goneCtx = { org: ORGS.patIds, now: new Date(), actor: "test", runId: "seed" };
+    const goneCtx = {
+      org: ORGS.patIds,
+      now: new Date(),
+      actor: "test",
+      writer: "import" as const,
+      runId: "seed",
+    };
     const seed = new LedgerChanges([], goneCtx);
     seed.create(
       newEntry({
@@ -230,7 +237,8 @@ describe("on-demand revocation through the revoke Lambda's handler", () => {
     expect(registered).toMatchObject({
       status: "flagged",
       patId: known.id,
-      revokedReason: `on-demand: ${REASON}`,
+      revokedReason: "on-demand",
+      revokedDetail: REASON,
       revokedBy: BY,
       revokedAt: report.at,
       pendingRevocation: null,
@@ -242,9 +250,10 @@ describe("on-demand revocation through the revoke Lambda's handler", () => {
       patId: stranger.id,
       tokenName: "script",
       owner: "bo",
-      scope: "subset",
+      scope: { selection: "subset", repositories: [] },
       expiresAt: new Date(stranger.token_expires_at ?? "").toISOString(),
-      revokedReason: `on-demand: ${REASON}`,
+      revokedReason: "on-demand",
+      revokedDetail: REASON,
       revokedBy: BY,
       revokedAt: report.at,
       pendingRevocation: null,
@@ -261,9 +270,7 @@ describe("on-demand revocation through the revoke Lambda's handler", () => {
     const actions = history.map((h) => h.action);
     expect(actions).toEqual(expect.arrayContaining(["revoke-intent", "revoked"]));
     expect(actions.indexOf("revoke-intent")).toBeLessThan(actions.indexOf("revoked"));
-    expect(history.find((h) => h.action === "revoked")?.reason).toContain(
-      "on demand, requested by alice-sec",
-    );
+    expect(history.find((h) => h.action === "revoked")?.reason).toContain("(requested by alice-sec)");
 
     // Slack: one message, after the revocation, naming who asked, why and what was revoked.
     expectSlackAfterGitHubWrites(seen.github(), seen.posts(), ORGS.patIds);
@@ -337,8 +344,8 @@ describe("on-demand revocation through the revoke Lambda's handler", () => {
     expect(patIdsOf(posts[0]).sort(byNumber)).toEqual([first.id, second.id].sort(byNumber));
     const entries = await ledger.load(ORGS.tokenIds);
     expect(entries.map((e) => [e.tokenId, e.status, e.revokedReason]).sort()).toEqual([
-      [2201, "revoked", `on-demand: ${REASON}`],
-      [2202, "revoked", `on-demand: ${REASON}`],
+      [2201, "revoked", "on-demand"],
+      [2202, "revoked", "on-demand"],
     ]);
   });
 
@@ -411,7 +418,7 @@ describe("on-demand revocation through the revoke Lambda's handler", () => {
     expect(revoked.filter((e) => e.status === "flagged")).toHaveLength(75);
     expect(revoked.filter((e) => e.status === "revoked")).toHaveLength(75);
     for (const e of revoked) {
-      expect(e.revokedReason).toBe(`on-demand: ${REASON}`);
+      expect(e.revokedReason).toBe("on-demand");
       expect(e.revokedBy).toBe(BY);
       expect(e.revokedAt).toBe(report.at);
       expect(e.pendingRevocation).toBeNull();
@@ -491,7 +498,8 @@ describe("on-demand revocation through the revoke Lambda's handler", () => {
       owner: "eve",
       tokenName: "laptop",
       tokenId: null,
-      revokedReason: `on-demand: ${REASON}`,
+      revokedReason: "on-demand",
+      revokedDetail: REASON,
       revokedBy: BY,
       revokedAt: report.at,
     });
@@ -619,13 +627,11 @@ describe("on-demand revocation through the revoke Lambda's handler", () => {
         .sort(),
     ).toEqual(
       [
-        [`classic-${amyPat.credential_id}`, "revoked", "amy", `on-demand: ${REASON}`],
-        [`classic-${boPat.credential_id}`, "revoked", "bo", `on-demand: ${REASON}`],
+        [`classic-${amyPat.credential_id}`, "revoked", "amy", "on-demand"],
+        [`classic-${boPat.credential_id}`, "revoked", "bo", "on-demand"],
       ].sort(),
     );
-    expect(
-      entries.filter((e) => e.tokenId !== null && e.revokedReason === `on-demand: ${REASON}`),
-    ).toHaveLength(3);
+    expect(entries.filter((e) => e.tokenId !== null && e.revokedReason === "on-demand")).toHaveLength(3);
     expectSlackAfterGitHubWrites(calls, seen.posts(), ORGS.all);
   });
 
@@ -673,7 +679,7 @@ describe("on-demand revocation through the revoke Lambda's handler", () => {
         revokedBy: "patrol-sweep",
         pendingRevocation: null,
       });
-      expect(entryOf(entries, tokenId).revokedReason).toMatch(/^flagged: /);
+      expect(entryOf(entries, tokenId).revokedReason).toBe("flagged");
     }
     expect(entryOf(entries, 8003)).toMatchObject({ status: "active", revokedAt: null });
   });
@@ -706,8 +712,8 @@ describe("on-demand revocation through the revoke Lambda's handler", () => {
     expect(seen.slack().every((c) => !c.ok && c.status === 503)).toBe(true);
     const entries = await ledger.load(ORGS.slackDown);
     expect(entries.map((e) => [e.tokenId, e.status, e.revokedReason]).sort()).toEqual([
-      [9001, "revoked", `on-demand: ${REASON}`],
-      [9002, "revoked", `on-demand: ${REASON}`],
+      [9001, "revoked", "on-demand"],
+      [9002, "revoked", "on-demand"],
     ]);
   });
 
@@ -778,7 +784,7 @@ describe("on-demand revocation through the revoke Lambda's handler", () => {
     expect(org.grants()).toEqual([]);
     const entry = entryOf(await ledger.load(ORGS.failedThenSweep), 9151);
     expect(entry.revokedAt).not.toBeNull();
-    expect(entry.revokedReason).toMatch(/^(on-demand|flagged): /);
+    expect(entry.revokedReason).toMatch(/^(on-demand|flagged)$/);
     expect(entry.pendingRevocation).toBeNull();
   });
 
@@ -800,7 +806,7 @@ describe("on-demand revocation through the revoke Lambda's handler", () => {
       [{ ...base, selector: {} }, /selector: expected exactly one of .*got an empty object/],
       [{ ...base, selector: { owner: "not a login!" } }, /selector\.owner: expected a GitHub login/],
       [{ ...base, selector: { patIds: [1], owner: "amy" } }, /selector: Unrecognized key: "owner"/],
-      [{ ...base, org: "not an org!" }, /org: expected a GitHub login/],
+      [{ ...base, org: "not an org!" }, /org: expected a GitHub organization login/],
       [{ ...base, dryRun: "yes" }, /dryRun: expected true or false/],
     ];
     for (const [event, message] of refusals) {
@@ -923,7 +929,8 @@ describe("patrol revoke (the CLI runs the same code)", () => {
     expect(patIdsOf(revokeCalls(seen.github(), ORGS.cliRun)[0])).toEqual([a.id]);
     expect(entryOf(await ledger.load(ORGS.cliRun), 9501)).toMatchObject({
       status: "revoked",
-      revokedReason: `on-demand: ${REASON}`,
+      revokedReason: "on-demand",
+      revokedDetail: REASON,
       revokedBy: BY,
     });
     expect(seen.posts()).toHaveLength(1);

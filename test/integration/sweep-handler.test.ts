@@ -58,7 +58,7 @@ async function importCsv(ledger: ReturnType<typeof makeDynamoLedger>, org: strin
   const plan = planImport(
     parseLedgerCsv(csv),
     await ledger.load(org),
-    { org, now: NOW, actor: "test", runId: "import" },
+    { org, now: NOW, actor: "test", writer: "import", runId: "import" },
     "test.csv",
   );
   await ledger.write(plan.writes);
@@ -121,7 +121,7 @@ describe("the sweep Lambda against the simulated org", () => {
       "revoked",
     ]);
     for (const e of revoked) {
-      expect(e.revokedReason).toMatch(/^(expired|flagged): /);
+      expect(e.revokedReason).toMatch(/^(expired|flagged)$/);
       expect(e.revokedBy).toBe("patrol-sweep");
       expect(e.revokedAt).toBe(NOW.toISOString());
       expect(e.pendingRevocation).toBeNull();
@@ -129,8 +129,8 @@ describe("the sweep Lambda against the simulated org", () => {
     const exported = parseLedgerCsv(ledgerCsv(entries));
     expect(exported).toHaveLength(250);
     const csv = ledgerCsv(revoked);
-    expect(csv).toContain("revoked_reason,revoked_at,revoked_by");
-    expect(csv).toContain(`expired: expired ${at(-1).slice(0, 10)}`);
+    expect(csv).toContain("revoked_reason,revoked_detail,revoked_at,revoked_by");
+    expect(csv).toContain(`expired,expired ${at(-1).slice(0, 10)}`);
     // …and the audit trail says the intent came before the revocation.
     const history = await ledger.history("multi", revoked[0]?.entryId ?? "");
     expect(history.map((h) => h.action)).toEqual(expect.arrayContaining(["revoke-intent", "revoked"]));

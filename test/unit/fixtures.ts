@@ -2,10 +2,13 @@
  * Plain-data factories for the core's unit tests. Every default describes one healthy, registered token
  * that the sweep leaves alone: tests override only the fields their rule is about.
  */
-import { newEntry } from "../../lambdas/core/changes";
+import { parsePermissions, parseScope, type Scope } from "../../lambdas/core/ledger/access";
+import type { ChangeContext } from "../../lambdas/core/ledger/changes";
+import { newEntry } from "../../lambdas/core/ledger/fields";
+import type { Writer } from "../../lambdas/core/ledger/lifecycle";
 import { type PolicyInput, parsePolicy } from "../../lambdas/core/policy";
 import { DAY_MS, planSweep, type SweepPlan } from "../../lambdas/core/sweep";
-import type { EntryWrite, Grant, LedgerEntry, PatRequest } from "../../lambdas/core/types";
+import type { EntryWrite, Grant, LedgerEntry, PatRequest, PermissionMap } from "../../lambdas/core/types";
 
 export const NOW = new Date("2026-06-15T12:00:00Z");
 export const ORG = "acme";
@@ -41,6 +44,21 @@ export function grant(overrides: Partial<Grant> = {}): Grant {
   };
 }
 
+/** Permissions as a person writes them (`contents:read; issues:write`), structured as the ledger keeps them. */
+export function perms(text: string): PermissionMap {
+  const parsed = parsePermissions(text);
+  if (!parsed.ok) throw new Error(parsed.error);
+  return parsed.value;
+}
+
+/** A scope as a person writes it (`all`, `subset: api`; empty: none recorded). */
+export function scope(text: string): Scope | null {
+  if (text.trim() === "") return null;
+  const parsed = parseScope(text);
+  if (!parsed.ok) throw new Error(parsed.error);
+  return parsed.value;
+}
+
 /** The ledger entry that approves `grant()` as it is. */
 export function entry(overrides: Partial<LedgerEntry> = {}): LedgerEntry {
   return newEntry({
@@ -51,13 +69,13 @@ export function entry(overrides: Partial<LedgerEntry> = {}): LedgerEntry {
     tokenName: "deploy-bot",
     owner: "alice",
     purpose: "deploys the api",
-    scope: "subset: api",
-    permissions: "contents:read",
+    scope: scope("subset: api"),
+    permissions: perms("contents:read"),
     createdAt: days(-10),
     expiresAt: days(60),
     approvedBy: "bob",
     risks: "low",
-    slack: "#ops",
+    slack: "U0OPS",
     status: "active",
     firstSeenAt: days(-10),
     version: 3,
@@ -120,8 +138,8 @@ export function plan(input: PlanInput = {}): SweepPlan {
 }
 
 /** The change context the sweep's follow-up functions take. */
-export function context(now: Date = NOW) {
-  return { org: ORG, now, actor: ACTOR, runId: RUN_ID };
+export function context(now: Date = NOW, writer: Writer = "sweep"): ChangeContext {
+  return { org: ORG, now, actor: ACTOR, writer, runId: RUN_ID };
 }
 
 /**

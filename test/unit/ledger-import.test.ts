@@ -3,7 +3,7 @@ import { parseLedgerCsv } from "../../lambdas/core/ledger-csv";
 import { planImport } from "../../lambdas/core/ledger-import";
 import { entry, NOW } from "./fixtures";
 
-const ctx = { org: "acme", now: NOW, actor: "ops-sam", runId: "import-1" };
+const ctx = { org: "acme", now: NOW, actor: "ops-sam", writer: "import" as const, runId: "import-1" };
 
 describe("planImport", () => {
   it("leaves the fields of columns the file does not have as the ledger has them", () => {

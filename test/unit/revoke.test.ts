@@ -46,7 +46,11 @@ describe("parseRevokeRequest", () => {
       /requestedBy: expected who asks/,
     ],
     ["a blank reason", { ...base, reason: " ", selector: { owner: "amy" } }, /reason: expected why/],
-    ["a bad org", { ...base, org: "-acme", selector: { owner: "amy" } }, /\borg: expected a GitHub login/],
+    [
+      "a bad org",
+      { ...base, org: "-acme", selector: { owner: "amy" } },
+      /\borg: expected a GitHub organization login/,
+    ],
     [
       "a non-boolean dryRun",
       { ...base, dryRun: 1, selector: { owner: "amy" } },

@@ -19,9 +19,11 @@ import {
   DAY_MS,
   days,
   entry,
+  scope as fixtureScope,
   grant,
   HOUR_MS,
   NOW,
+  perms,
   plan,
   RUN_ID,
   request,
@@ -175,7 +177,7 @@ describe("planSweep: one registered token, rule by rule", () => {
         key: `awaiting-renewal:${days(-1)}`,
         entryId: "token-101",
         tokenId: 101,
-        slack: "#ops",
+        slack: "U0OPS",
       }),
     ]);
   });
@@ -186,7 +188,8 @@ describe("planSweep: one registered token, rule by rule", () => {
       ledger: [
         entry({
           status: "revoked",
-          revokedReason: "expired: expired yesterday",
+          revokedReason: "expired",
+          revokedDetail: "expired yesterday",
           revokedAt: days(-1),
           revokedBy: ACTOR,
         }),
@@ -407,7 +410,7 @@ describe("planSweep: permission drift", () => {
   ])("$when → drift: $drift", ({ live, approved, drift }) => {
     const result = plan({
       grants: [grant({ permissions: live })],
-      ledger: [entry({ permissions: approved })],
+      ledger: [entry({ permissions: perms(approved) })],
     });
 
     if (drift) {
@@ -426,11 +429,10 @@ describe("planSweep: permission drift", () => {
     { scope: "none", live: "subset", drift: true },
     { scope: "all", live: "all", drift: false },
     { scope: "", live: "all", drift: false },
-    { scope: "whatever the register said", live: "all", drift: false },
   ] as const)("scope '$scope' with live selection $live → drift: $drift", ({ scope, live, drift }) => {
     const result = plan({
       grants: [grant({ repositorySelection: live })],
-      ledger: [entry({ scope })],
+      ledger: [entry({ scope: fixtureScope(scope) })],
     });
 
     expect(alertKinds(result)).toEqual(drift ? ["permission-drift"] : []);
@@ -571,7 +573,7 @@ describe("planSweep: matching grants to entries", () => {
   });
 
   it("a live entry wins over a revoked one holding the same token id", () => {
-    const revoked = entry({ entryId: "old", status: "revoked", patId: 7, revokedReason: "flagged: x" });
+    const revoked = entry({ entryId: "old", status: "revoked", patId: 7, revokedReason: "flagged" });
     const live = entry({ entryId: "new" });
 
     const result = plan({ grants: [grant()], ledger: [revoked, live] });
@@ -582,7 +584,12 @@ describe("planSweep: matching grants to entries", () => {
   });
 
   it("a token revoked before and granted access again must be approved anew", () => {
-    const revoked = entry({ status: "revoked", patId: 7, revokedReason: "expired: expired 2026-05-01" });
+    const revoked = entry({
+      status: "revoked",
+      patId: 7,
+      revokedReason: "expired",
+      revokedDetail: "expired 2026-05-01",
+    });
 
     const result = plan({ grants: [grant({ patId: 8 })], ledger: [revoked] });
 
@@ -592,13 +599,18 @@ describe("planSweep: matching grants to entries", () => {
   });
 
   it.each([
-    ["flagged: leaked", "revoked"],
-    ["on-demand: seen in a public gist", "revoked"],
-    ["on-demand: owner left the company", "gone"],
+    ["flagged", "revoked"],
+    ["on-demand", "revoked"],
+    ["on-demand", "gone"],
+    ["leaked", "revoked"],
   ])(
     "a token revoked as compromised (%s) and granted access again is revoked again",
     (revokedReason, status) => {
-      const revoked = entry({ status: status as LedgerEntry["status"], patId: 7, revokedReason });
+      const revoked = entry({
+        status: status as LedgerEntry["status"],
+        patId: 7,
+        revokedReason: revokedReason as LedgerEntry["revokedReason"],
+      });
 
       const result = plan({ grants: [grant({ patId: 8 })], ledger: [revoked] });
 
@@ -650,7 +662,8 @@ describe("planSweep: entries whose grant vanished", () => {
 
     expect(entryIn(result, "token-101")).toMatchObject({
       status: "revoked",
-      revokedReason: `expired: ${pending.detail}`,
+      revokedReason: "expired",
+      revokedDetail: pending.detail,
       revokedAt: NOW.toISOString(),
       revokedBy: "patrol-sweep",
       pendingRevocation: null,
@@ -678,7 +691,7 @@ describe("planSweep: renewal", () => {
     renew: true,
     purpose: "deploys the api",
     approvedBy: "bob",
-    permissions: "contents:read",
+    permissions: perms("contents:read"),
     expiresAt: days(-1),
   });
   const oldGrant = grant({ tokenExpired: true, tokenExpiresAt: days(-1) });
@@ -692,8 +705,8 @@ describe("planSweep: renewal", () => {
       renew: true,
       purpose: "deploys the api",
       approvedBy: "bob",
-      permissions: "contents:read",
-      slack: "#ops",
+      permissions: perms("contents:read"),
+      slack: "U0OPS",
     });
     expect(actions(writeFor(result, "token-102"))).toEqual(["renewal"]);
     expect(entryIn(result, "token-101")?.renew).toBe(false);
@@ -719,7 +732,7 @@ describe("planSweep: renewal", () => {
   });
 
   it("a renewal by a pending request is settled in one run", () => {
-    const unrecorded = entry({ renew: true, permissions: "", purpose: "" });
+    const unrecorded = entry({ renew: true, permissions: perms(""), purpose: "" });
     const renewalRequest = request({ tokenId: 102, tokenName: "deploy-bot", owner: "alice" });
     const first = plan({ requests: [renewalRequest], ledger: [unrecorded] });
     expect(entryIn(first, "token-102")?.status).toBe("requested");
@@ -758,7 +771,8 @@ describe("planSweep: renewal", () => {
     const revoked = entry({
       status: "revoked",
       renew: true,
-      revokedReason: "flagged: flagged as compromised in the ledger",
+      revokedReason: "flagged",
+      revokedDetail: "flagged as compromised in the ledger",
       revokedAt: days(-3),
       revokedBy: ACTOR,
     });
@@ -791,8 +805,8 @@ describe("planSweep: pending requests", () => {
       tokenName: "ci-reader",
       owner: "carol",
       purpose: "reads CI logs",
-      permissions: "repository.actions:read",
-      scope: "subset",
+      permissions: perms("repository.actions:read"),
+      scope: { selection: "subset", repositories: [] },
     });
     expect(actions(write)).toEqual(["requested"]);
     expect(result.alerts).toEqual([]);
@@ -880,7 +894,7 @@ describe("planSweep: pending requests", () => {
       tokenName: "ci-reader",
       owner: "Carol",
       purpose: "",
-      permissions: "",
+      permissions: perms(""),
     });
 
     const result = plan({ requests: [request()], ledger: [registered] });
@@ -889,7 +903,7 @@ describe("planSweep: pending requests", () => {
       tokenId: 201,
       requestId: 500,
       purpose: "reads CI logs",
-      permissions: "repository.actions:read",
+      permissions: perms("repository.actions:read"),
       status: "active",
     });
     expect(result.entries).toHaveLength(1);
@@ -1055,7 +1069,8 @@ describe("completeRevocations", () => {
       revokedBy: ACTOR,
       pendingRevocation: null,
     });
-    expect(ok?.entry.revokedReason).toMatch(/^expired: /);
+    expect(ok?.entry.revokedReason).toBe("expired");
+    expect(ok?.entry.revokedDetail).toMatch(/^expired /);
     const failed = done.writes.find((w) => w.entry.entryId === "token-102");
     expect(failed?.entry.pendingRevocation?.reason).toBe("flagged");
     expect(actions(failed)).toEqual(["revoke-failed"]);

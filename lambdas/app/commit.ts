@@ -1,0 +1,65 @@
+import type { EntryWrite, LedgerEntry } from "../core/types";
+import type { Ledger } from "./ports";
+
+/**
+ * How every writer changes the ledger: decide on the entries as read, write each change conditional on the
+ * version read, and where another writer got there first, re-read that entry and decide again on what it
+ * now says. No write is ever made on a version the writer did not read, and the other writer's change
+ * (an operator's flag, a revocation, a click in Slack) survives.
+ */
+
+/** What a writer makes of the entries: the writes, and whatever else the decision says. */
+export type Decide<T> = (view: ReadonlyMap<string, LedgerEntry>) => { writes: EntryWrite[]; result: T };
+
+/** The named entries of a view, for a decision about a few of them. */
+export function pick(view: ReadonlyMap<string, LedgerEntry>, entryIds: Iterable<string>): LedgerEntry[] {
+  return [...new Set(entryIds)].flatMap((id) => view.get(id) ?? []);
+}
+
+export interface Committed<T> {
+  /** The last decision, made on the entries as they finally stood. */
+  result: T;
+  written: number;
+  /** Conflicts met on the way (each re-read and decided again). */
+  conflicts: number;
+  /** Entries still changing under this writer after every attempt: nothing of this decision was written to them. */
+  unresolved: { entryId: string; message: string }[];
+}
+
+const ATTEMPTS = 3;
+
+/**
+ * Decides, writes, and on a conflict re-reads the conflicted entries and decides again (up to 3 times).
+ * `view` is the writer's picture of the org's entries: it is kept up to date with what was written and
+ * re-read, so the writer's next step decides on the truth, never on what it planned.
+ */
+export async function commit<T>(
+  ledger: Ledger,
+  org: string,
+  view: Map<string, LedgerEntry>,
+  decide: Decide<T>,
+): Promise<Committed<T>> {
+  let pending: Set<string> | null = null;
+  let written = 0;
+  let conflicts = 0;
+  for (let attempt = 1; ; attempt++) {
+    const decision = decide(view);
+    // After a conflict only the entries re-read are decided again: the others are written already, and
+    // a decision that adds an event even when nothing changes (a failed attempt's note) must not repeat.
+    const writes = pending
+      ? decision.writes.filter((w) => pending?.has(w.entry.entryId) || !view.has(w.entry.entryId))
+      : decision.writes;
+    const outcome = await ledger.write(writes);
+    written += outcome.written.length;
+    for (const entry of outcome.written) view.set(entry.entryId, entry);
+    if (outcome.conflicts.length === 0)
+      return { result: decision.result, written, conflicts, unresolved: [] };
+    conflicts += outcome.conflicts.length;
+    const ids = outcome.conflicts.map((c) => c.entryId);
+    for (const fresh of await ledger.read(org, ids)) view.set(fresh.entryId, fresh);
+    if (attempt === ATTEMPTS) {
+      return { result: decision.result, written, conflicts, unresolved: outcome.conflicts };
+    }
+    pending = new Set(ids);
+  }
+}

@@ -1,0 +1,55 @@
+import type { SlackMessage } from "../core/digest";
+import type { ClassicCredential } from "../core/revoke";
+import type { RevocationOutcome } from "../core/sweep";
+import type { EntryWrite, Grant, LedgerEntry, LedgerEvent, PatRequest } from "../core/types";
+
+/**
+ * The ports the use cases need, declared here by the layer that uses them; lambdas/adapters/ implements
+ * them (GitHub through Octokit, the ledger in DynamoDB, Slack's Web API), and tests pass the same adapters
+ * pointed at the loopback simulators.
+ */
+
+/** Narrows a listing with GitHub's own filters instead of listing the whole org. */
+export interface GrantFilter {
+  owners?: readonly string[];
+  tokenIds?: readonly number[];
+}
+
+export type ClassicListing =
+  | { available: true; credentials: ClassicCredential[] }
+  | { available: false; reason: string };
+
+/** An organization's fine-grained PAT grants and requests on GitHub: read, revoke, review. */
+export interface GrantSource {
+  listGrants(org: string, onPage?: (listed: number) => void, filter?: GrantFilter): Promise<Grant[]>;
+  /** Classic PATs' SSO authorizations: only on Enterprise Cloud orgs with SAML SSO. */
+  listClassicCredentials(org: string, login?: string): Promise<ClassicListing>;
+  removeClassicCredential(org: string, credentialId: number): Promise<void>;
+  /** Approves or denies a pending request; a denial's reason (≤ 1,024 characters) is shown to the requester. */
+  reviewRequest(org: string, requestId: number, action: "approve" | "deny", reason?: string): Promise<void>;
+  listRequests(org: string): Promise<PatRequest[]>;
+  revokeGrants(org: string, patIds: readonly number[]): Promise<RevocationOutcome[]>;
+}
+
+export interface WriteResult {
+  written: LedgerEntry[];
+  /** Entries another writer changed since they were read: nothing was written over them. */
+  conflicts: { entryId: string; message: string }[];
+}
+
+/** The ledger: entries and their append-only events, per org. */
+export interface Ledger {
+  /** Every entry of the org, each checked against the entry schema. */
+  load(org: string): Promise<LedgerEntry[]>;
+  /** The named entries as they stand now (a consistent read): what a writer re-reads after a conflict. */
+  read(org: string, entryIds: readonly string[]): Promise<LedgerEntry[]>;
+  /** Each write conditional on the version it was read at; a conflict is reported, never overwritten. */
+  write(writes: readonly EntryWrite[]): Promise<WriteResult>;
+  history(org: string, entryId: string): Promise<LedgerEvent[]>;
+  /** Every event of the org, in entry and version order: the audit trail for an export. */
+  events(org: string): Promise<LedgerEvent[]>;
+}
+
+export interface Notifier {
+  post(message: SlackMessage): Promise<void>;
+}
