@@ -197,6 +197,11 @@ export interface SimOrg {
   /** Returns the stored GitHub-shaped object (live: mutating it changes what the API answers). */
   addGrant(g: GrantSeed): GrantPayload;
   addRequest(r: RequestSeed): RequestPayload;
+  /**
+   * Takes a grant out of the listing without patrol (revoked by hand in GitHub's settings, or lost by a bad
+   * listing night); returns it, so that `addGrant` with its ids can list it again.
+   */
+  removeGrant(patId: number): GrantPayload | undefined;
   addCredentialAuthorization(c: CredSeed): CredPayload;
   /** When false (the default), credential-authorizations answers 404. */
   samlSso: boolean;
@@ -702,6 +707,9 @@ export async function startGitHubSim(opts: GitHubSimOptions = {}): Promise<GitHu
         grants.add(grant);
         if (g.repositories) grantRepos.set(patId, [...g.repositories]);
         return grant;
+      },
+      removeGrant(patId) {
+        return grants.remove(patId);
       },
       addRequest(r) {
         const requestIdValue = nextId("requestId", r.id);

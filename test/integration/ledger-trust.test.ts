@@ -1,0 +1,558 @@
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { makeDynamoLedger } from "../../lambdas/adapters/ledger";
+import { buildDeps } from "../../lambdas/app/deps";
+import type { Ledger } from "../../lambdas/app/ports";
+import { runSweep } from "../../lambdas/app/run-sweep";
+import { parseEnv } from "../../lambdas/config";
+import { parsePolicy } from "../../lambdas/core/policy";
+import type { SweepReport } from "../../lambdas/core/report";
+import type { EntryWrite, LedgerEntry, LedgerEvent } from "../../lambdas/core/types";
+import { type EmbeddedDynamo, ensureLedgerTable, startEmbeddedDynamo } from "../sim/dynamodb-sim";
+import type { GrantPayload, SimOrg } from "../sim/github-sim";
+import { type Loopback, startLoopback } from "../sim/harness";
+import { type CliRun, runCli } from "./cli-run";
+
+/**
+ * The ledger you can trust: what a new user and a second writer found wrong with it, each as it was
+ * observed, through the same doors a user uses (the CLI, the sweep and revoke use cases, a DynamoDB table
+ * served by dynalite, the GitHub and Slack simulators). Every test here failed before the ledger became
+ * one model (lambdas/core/ledger/) and writers re-read on a conflict (lambdas/app/commit.ts).
+ */
+
+const DAY = 86_400_000;
+const AWS = { region: "us-east-1", credentials: { accessKeyId: "test", secretAccessKey: "test" } };
+
+let loopback: Loopback;
+let dynamo: EmbeddedDynamo;
+let workDir: string;
+let seq = 0;
+/** Each test sweeps an org of its own; the App is installed on this many. */
+const ORG_COUNT = 40;
+
+beforeAll(async () => {
+  [loopback, dynamo] = await Promise.all([
+    startLoopback({ orgs: Array.from({ length: ORG_COUNT }, (_, i) => `trust-${i + 1}`) }),
+    startEmbeddedDynamo(),
+  ]);
+  workDir = await mkdtemp(join(tmpdir(), "patrol-trust-"));
+  process.env.AWS_ENDPOINT_URL_DYNAMODB = dynamo.endpoint;
+  process.env.AWS_REGION = AWS.region;
+  process.env.AWS_ACCESS_KEY_ID = AWS.credentials.accessKeyId;
+  process.env.AWS_SECRET_ACCESS_KEY = AWS.credentials.secretAccessKey;
+});
+
+afterAll(async () => {
+  await Promise.all([loopback?.close(), dynamo?.close(), rm(workDir, { recursive: true, force: true })]);
+});
+
+const iso = (days: number) => new Date(Date.now() + days * DAY).toISOString();
+
+/** A fresh org and table: the sim keeps orgs for the life of the loopback, so every test has its own. */
+async function setup(policy: Record<string, unknown> = {}) {
+  const n = ++seq;
+  const orgName = `trust-${n}`;
+  const table = `trust-${n}`;
+  const client = new DynamoDBClient({ endpoint: dynamo.endpoint, ...AWS });
+  await ensureLedgerTable(client, table);
+  const env = { ...loopback.env, PATROL_TABLE: table, PATROL_POLICY: JSON.stringify(policy) };
+  const org = loopback.github.org(orgName);
+  const ledger = makeDynamoLedger(client, table);
+  const patrol = (args: string[]): Promise<CliRun> => runCli(args, env);
+  const ok = async (args: string[]): Promise<string> => {
+    const run = await patrol(args);
+    expect(run.stderr, args.join(" ")).toBe("");
+    expect(run.code, args.join(" ")).toBe(0);
+    return run.stdout;
+  };
+  const importCsv = async (csv: string, ...extra: string[]) => {
+    const file = join(workDir, `${orgName}-${Math.random().toString(36).slice(2)}.csv`);
+    await writeFile(file, csv);
+    return patrol(["ledger", "import", file, "--org", orgName, "--by", "importer", ...extra]);
+  };
+  const exportJson = async (orgArg = orgName): Promise<LedgerEntry[]> =>
+    JSON.parse(await ok(["ledger", "export", "--org", orgArg, "--format", "json"])) as LedgerEntry[];
+  const show = async (tokenId: number) =>
+    JSON.parse(
+      await ok(["ledger", "show", "--org", orgName, "--token-id", String(tokenId), "--json"]),
+    ) as LedgerEntry & {
+      history: LedgerEvent[];
+    };
+  /** A sweep as the Lambda runs it, through the deps the environment builds, with an optional ledger wrapper. */
+  const sweep = async (
+    options: { wrap?: (l: Ledger) => Ledger; org?: string; now?: Date } = {},
+  ): Promise<SweepReport> => {
+    const deps = await buildDeps(parseEnv(env), { allowEmbedded: false, retryAfterBaseValue: 10 });
+    return runSweep(
+      { ...deps, ledger: (options.wrap ?? ((l) => l))(deps.ledger), policy: parsePolicy(policy) },
+      {
+        org: options.org ?? orgName,
+        now: options.now ?? new Date(),
+        runId: `run-${Math.random().toString(36).slice(2)}`,
+      },
+    );
+  };
+  return { orgName, org, ledger, env, patrol, ok, importCsv, exportJson, show, sweep };
+}
+
+function addGrant(
+  org: SimOrg,
+  tokenId: number,
+  owner: string,
+  tokenName: string,
+  more: Partial<Parameters<SimOrg["addGrant"]>[0]> = {},
+): GrantPayload {
+  return org.addGrant({
+    tokenId,
+    owner,
+    tokenName,
+    accessGrantedAt: iso(-30),
+    tokenExpiresAt: iso(60),
+    tokenLastUsedAt: iso(-1),
+    ...more,
+  });
+}
+
+/**
+ * Another writer landing between a run's read and its write: before the first write that carries an event
+ * of `action` for `entryId`, `other` runs (once). The ledger underneath is the real one.
+ */
+function interleave(entryId: string, action: string, other: () => Promise<void>): (ledger: Ledger) => Ledger {
+  return (ledger) => {
+    let done = false;
+    return new Proxy(ledger, {
+      get(target, prop, receiver) {
+        if (prop !== "write") return Reflect.get(target, prop, receiver);
+        return async (writes: readonly EntryWrite[]) => {
+          const hit = writes.some(
+            (w) => w.entry.entryId === entryId && w.events.some((e) => e.action === action),
+          );
+          if (hit && !done) {
+            done = true;
+            await other();
+          }
+          return target.write(writes);
+        };
+      },
+    });
+  };
+}
+
+const HEADER = "token_name,owner,token_id,purpose,approved_by,renew";
+
+describe("1. another writer between a run's read and its write: its change survives", () => {
+  it("an operator's flag landing before the sweep records its plan is kept, and the token is revoked as flagged", async () => {
+    const t = await setup();
+    const grant = addGrant(t.org, 101, "amy", "deploy", { tokenExpiresAt: iso(10) });
+    expect((await t.importCsv(`${HEADER}\ndeploy,amy,101,deploys,lead,no\n`)).code).toBe(0);
+
+    const report = await t.sweep({
+      wrap: interleave("token-101", "synced", async () => {
+        await t.ok([
+          "ledger",
+          "flag",
+          "--org",
+          t.orgName,
+          "--token-id",
+          "101",
+          "--by",
+          "jane",
+          "--reason",
+          "leaked",
+        ]);
+      }),
+    });
+
+    const entry = await t.show(101);
+    expect(entry.status).toBe("flagged");
+    expect(entry.history.map((e) => e.action)).toContain("flagged");
+    expect(report.revoked.map((r) => [r.tokenId, r.reason])).toEqual([[101, "flagged"]]);
+    expect(t.org.revokedPatIds).toContain(grant.id);
+    expect(report.errors).toEqual([]);
+  });
+
+  it("a flag landing before the sweep records a revocation's outcome is kept, with the outcome recorded", async () => {
+    const t = await setup();
+    addGrant(t.org, 102, "amy", "reports");
+    expect((await t.importCsv(`${HEADER},status\nreports,amy,102,reports,lead,no,retired\n`)).code).toBe(0);
+
+    const report = await t.sweep({
+      wrap: interleave("token-102", "revoked", async () => {
+        await t.ok([
+          "ledger",
+          "flag",
+          "--org",
+          t.orgName,
+          "--token-id",
+          "102",
+          "--by",
+          "jane",
+          "--reason",
+          "seen in a gist",
+        ]);
+      }),
+    });
+
+    expect(report.errors).toEqual([]);
+    expect(report.revoked.map((r) => r.tokenId)).toEqual([102]);
+    const entry = await t.show(102);
+    expect(entry).toMatchObject({
+      status: "flagged",
+      revokedReason: "not-needed",
+      revokedBy: "patrol-sweep",
+    });
+    expect(entry.history.map((e) => e.action)).toEqual(expect.arrayContaining(["flagged", "revoked"]));
+  });
+
+  it("a flag landing before the sweep remembers its alerts is kept, and the alert is remembered on top of it", async () => {
+    const t = await setup();
+    addGrant(t.org, 103, "amy", "ci", { tokenExpiresAt: iso(5) });
+    expect((await t.importCsv(`${HEADER}\nci,amy,103,builds,lead,no\n`)).code).toBe(0);
+
+    const report = await t.sweep({
+      wrap: interleave("token-103", "alerted", async () => {
+        await t.ok([
+          "ledger",
+          "flag",
+          "--org",
+          t.orgName,
+          "--token-id",
+          "103",
+          "--by",
+          "jane",
+          "--reason",
+          "leaked",
+        ]);
+      }),
+    });
+
+    expect(report.errors).toEqual([]);
+    expect(report.slack.sent).toBe(true);
+    const entry = await t.show(103);
+    expect(entry.status).toBe("flagged");
+    expect(Object.keys(entry.alertsSent).some((k) => k.startsWith("expiring:"))).toBe(true);
+    // The next sweep revokes the flagged token and does not repeat the alert.
+    const next = await t.sweep();
+    expect(next.revoked.map((r) => [r.tokenId, r.reason])).toEqual([[103, "flagged"]]);
+    expect(next.alerts.filter((a) => a.kind === "expiring")).toEqual([]);
+  });
+
+  it("an operator's change landing before an on-demand revocation records its intent survives the revocation", async () => {
+    const t = await setup();
+    addGrant(t.org, 104, "amy", "deploy");
+    expect((await t.importCsv(`${HEADER}\ndeploy,amy,104,deploys,lead,no\n`)).code).toBe(0);
+    const deps = await buildDeps(parseEnv(t.env), { allowEmbedded: false });
+    const { runRevoke } = await import("../../lambdas/app/run-revoke");
+    const { parseRevokeRequest } = await import("../../lambdas/core/revoke");
+    const request = parseRevokeRequest({
+      org: t.orgName,
+      selector: { tokenIds: [104] },
+      reason: "token in a public gist",
+      requestedBy: "jane",
+    });
+
+    const wrapped = interleave("token-104", "revoke-intent", async () => {
+      await t.ok([
+        "ledger",
+        "update",
+        "--org",
+        t.orgName,
+        "--token-id",
+        "104",
+        "--notes",
+        "rotation ticket SEC-42",
+        "--by",
+        "bob",
+        "--reason",
+        "tracking the rotation",
+      ]);
+    })(deps.ledger);
+    const report = await runRevoke({ ...deps, ledger: wrapped }, request, new Date(), "revoke-1");
+
+    expect(report.revoked.map((r) => r.tokenId)).toEqual([104]);
+    const entry = await t.show(104);
+    expect(entry).toMatchObject({
+      status: "flagged",
+      notes: "rotation ticket SEC-42",
+      revokedReason: "on-demand",
+    });
+    expect(report.errors).toEqual([]);
+  });
+});
+
+describe("2. gone is a finding, not a verdict", () => {
+  it("a retired token whose grant went missing one night is revoked when it is listed again", async () => {
+    const t = await setup();
+    const grant = addGrant(t.org, 201, "amy", "old-export");
+    expect((await t.importCsv(`${HEADER},status\nold-export,amy,201,exports,lead,no,retired\n`)).code).toBe(
+      0,
+    );
+    t.org.removeGrant(grant.id);
+    await t.sweep();
+    expect((await t.show(201)).status).toBe("gone");
+
+    addGrant(t.org, 201, "amy", "old-export", { id: grant.id });
+    const report = await t.sweep();
+
+    expect(report.revoked.map((r) => [r.tokenId, r.reason])).toEqual([[201, "not-needed"]]);
+    expect(t.org.revokedPatIds).toContain(grant.id);
+  });
+
+  it("an unregistered token listed again after a gone night is judged again (and revoked past its grace)", async () => {
+    const t = await setup({ revoke: { unregistered: true }, unregisteredGraceDays: 7 });
+    const grant = addGrant(t.org, 202, "mallory", "mystery");
+    const night = (n: number) => new Date(Date.now() + n * DAY);
+    await t.sweep({ now: night(0) });
+    t.org.removeGrant(grant.id);
+    await t.sweep({ now: night(1) });
+    expect((await t.show(202)).status).toBe("gone");
+    addGrant(t.org, 202, "mallory", "mystery", { id: grant.id });
+
+    const report = await t.sweep({ now: night(8) });
+
+    expect(report.revoked.map((r) => [r.tokenId, r.reason])).toEqual([[202, "unregistered"]]);
+    expect((await t.show(202)).history.map((e) => e.action)).toContain("listed-again");
+  });
+
+  it("an entry whose token id never appears in the org becomes gone", async () => {
+    const t = await setup();
+    addGrant(t.org, 203, "amy", "real");
+    expect(
+      (await t.importCsv(`${HEADER}\nreal,amy,203,real,lead,no\nghost,amy,299,typo,lead,no\n`)).code,
+    ).toBe(0);
+
+    await t.sweep();
+
+    expect((await t.show(299)).status).toBe("gone");
+    expect((await t.show(203)).status).toBe("active");
+  });
+});
+
+describe("3. import loses nothing", () => {
+  it("reads the runbook's own headers: creation date, renewal and needed-until are kept", async () => {
+    const t = await setup();
+    const csv = [
+      "Name of the token,Owner of the token,Purpose of the token,Scope of access,Token permissions,Date of creation,Risks,Approved by,Expiry date,Renew?,Needed until",
+      `deploy,amy,deploys the api,subset: api,contents:read,2026-01-05,low,lead,${iso(-1).slice(0, 10)},yes,2027-06-30`,
+    ].join("\n");
+    expect((await t.importCsv(csv)).code).toBe(0);
+
+    const [entry] = await t.exportJson();
+    expect(entry).toMatchObject({
+      createdAt: "2026-01-05T00:00:00.000Z",
+      renew: true,
+      neededUntil: "2027-06-30T00:00:00.000Z",
+      scope: { selection: "subset", repositories: ["api"] },
+      permissions: { "repository.contents": "read" },
+    });
+    // Marked for renewal: expired, it is awaited, not revoked.
+    addGrant(t.org, 301, "amy", "deploy", { tokenExpired: true, tokenExpiresAt: iso(-1) });
+    const report = await t.sweep();
+    expect(report.revoked).toEqual([]);
+    expect(report.alerts.map((a) => a.kind)).toContain("expired-awaiting-renewal");
+  });
+
+  it("refuses a column that matches no field, naming it and the nearest one, and imports nothing", async () => {
+    const t = await setup();
+    const run = await t.importCsv("token_name,owner,Expiry dat,Cost centre\ndeploy,amy,2027-01-01,42\n");
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain(
+      'column "Expiry dat" (column 3) is not a ledger field; did you mean expires_at?',
+    );
+    expect(run.stderr).toContain('"Cost centre"');
+    expect(await t.exportJson()).toEqual([]);
+    const skipped = await t.importCsv(
+      "token_name,owner,Expiry date,Cost centre\ndeploy,amy,2027-01-01,42\n",
+      "--ignore-column",
+      "Cost centre",
+    );
+    expect(skipped.code).toBe(0);
+    expect((await t.exportJson())[0]?.expiresAt).toBe("2027-01-01T00:00:00.000Z");
+  });
+});
+
+describe("4. an unregistered token can be adopted", () => {
+  it("by register, update or re-import; then revoke.unregistered leaves it alone", async () => {
+    const t = await setup({ revoke: { unregistered: true }, unregisteredGraceDays: 7 });
+    addGrant(t.org, 401, "amy", "a");
+    addGrant(t.org, 402, "amy", "b");
+    addGrant(t.org, 403, "amy", "c");
+    await t.sweep();
+    const statuses = async () =>
+      Object.fromEntries((await t.exportJson()).map((e) => [e.tokenName, e.status]));
+    expect(await statuses()).toEqual({ a: "unregistered", b: "unregistered", c: "unregistered" });
+
+    await t.ok([
+      "ledger",
+      "register",
+      "--org",
+      t.orgName,
+      "--token-name",
+      "a",
+      "--owner",
+      "amy",
+      "--purpose",
+      "deploys",
+      "--by",
+      "lead",
+    ]);
+    await t.ok([
+      "ledger",
+      "update",
+      "--org",
+      t.orgName,
+      "--token-id",
+      "402",
+      "--purpose",
+      "reports",
+      "--approved-by",
+      "lead",
+      "--by",
+      "lead",
+      "--reason",
+      "approved at the review",
+    ]);
+    expect((await t.importCsv("token_name,owner,purpose,approved_by\nc,amy,builds,lead\n")).code).toBe(0);
+    expect(await statuses()).toEqual({ a: "active", b: "active", c: "active" });
+
+    // A week later, past the grace: adopted tokens are approved, so nothing is revoked as unregistered.
+    const report = await t.sweep({ now: new Date(Date.now() + 8 * DAY) });
+    expect(report.revoked).toEqual([]);
+    expect(report.errors).toEqual([]);
+  });
+});
+
+describe("5. an org's login in any case is one ledger", () => {
+  it("--org ACME reads and writes the ledger of acme", async () => {
+    const t = await setup();
+    addGrant(t.org, 501, "amy", "deploy");
+    expect((await t.importCsv(`${HEADER}\ndeploy,amy,501,deploys,lead,no\n`)).code).toBe(0);
+
+    const report = await t.sweep({ org: t.orgName.toUpperCase() });
+
+    expect(report.alerts.filter((a) => a.kind === "unregistered")).toEqual([]);
+    expect(await t.exportJson(t.orgName.toUpperCase())).toHaveLength(1);
+    expect((await t.exportJson())[0]?.status).toBe("active");
+  });
+});
+
+describe("6. reasons are codes", () => {
+  it("an expired token's entry says revokedReason expired, and the sentence apart", async () => {
+    const t = await setup();
+    addGrant(t.org, 601, "amy", "old", { tokenExpired: true, tokenExpiresAt: iso(-2) });
+    expect((await t.importCsv(`${HEADER}\nold,amy,601,old,lead,no\n`)).code).toBe(0);
+
+    await t.sweep();
+
+    const [entry] = await t.exportJson();
+    expect(entry?.revokedReason).toBe("expired");
+    expect(entry?.revokedDetail).toMatch(/^expired \d{4}-\d{2}-\d{2} and not marked for renewal$/);
+  });
+});
+
+describe("7. sizes are bounded before anything happens", () => {
+  it("a 450 KB revoke reason is refused with exit 2 and nothing is revoked", async () => {
+    const t = await setup();
+    const grant = addGrant(t.org, 701, "amy", "deploy");
+    expect((await t.importCsv(`${HEADER}\ndeploy,amy,701,deploys,lead,no\n`)).code).toBe(0);
+    const before = loopback.github.requests.length;
+
+    const run = await t.patrol([
+      "revoke",
+      "--org",
+      t.orgName,
+      "--token-id",
+      "701",
+      "--reason",
+      "x".repeat(450_000),
+      "--by",
+      "jane",
+    ]);
+
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain("--reason: 450,000 characters; at most 1,024");
+    expect(loopback.github.requests.length).toBe(before);
+    expect(t.org.grants().map((g) => g.id)).toContain(grant.id);
+    expect((await t.show(701)).status).toBe("active");
+  });
+
+  it("a CSV with one 450 KB field is refused whole, naming the row and column", async () => {
+    const t = await setup();
+    const rows = Array.from({ length: 200 }, (_, i) => `t${i},amy,,ok`);
+    rows.push(`big,amy,,${"n".repeat(450_000)}`);
+    const run = await t.importCsv(`token_name,owner,token_id,notes\n${rows.join("\n")}\n`);
+
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain("row 202, column notes:");
+    expect(run.stderr).toContain("has 450,000 characters; at most 4,096");
+    expect(await t.exportJson()).toEqual([]);
+  });
+});
+
+describe("8. import accepts only what a spreadsheet may say", () => {
+  it.each([
+    ["requested", "status", '"requested" is a status patrol sets from what it sees on GitHub'],
+    ["gone", "status", '"gone" is a status patrol sets'],
+    ["revoked", "status", '"revoked" is a status patrol sets'],
+  ])("refuses status %s", async (status, column, message) => {
+    const t = await setup();
+    const run = await t.importCsv(`token_name,owner,${column}\ndeploy,amy,${status}\n`);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain(message);
+    expect(await t.exportJson()).toEqual([]);
+  });
+
+  it.each([
+    ["permissions", "read:contents", 'did you mean "contents:read"?'],
+    ["permissions", "bogus:read", '"bogus" is not a GitHub fine-grained permission'],
+    ["slack", "alice", '"alice" is not a Slack member id'],
+  ])("refuses %s %s", async (column, value, message) => {
+    const t = await setup();
+    const run = await t.importCsv(`token_name,owner,${column}\ndeploy,amy,${value}\n`);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain(message);
+    expect(await t.exportJson()).toEqual([]);
+  });
+});
+
+describe("9. a review is always on record", () => {
+  it("approving a request whose entry is already active records the approval", async () => {
+    const t = await setup();
+    const request = t.org.addRequest({
+      tokenId: 901,
+      owner: "amy",
+      tokenName: "ci",
+      reason: "runs CI",
+      tokenExpiresAt: iso(30),
+    });
+    await t.ok([
+      "ledger",
+      "register",
+      "--org",
+      t.orgName,
+      "--token-name",
+      "ci",
+      "--owner",
+      "amy",
+      "--token-id",
+      "901",
+      "--purpose",
+      "runs CI",
+      "--risks",
+      "reads logs",
+      "--by",
+      "lead",
+    ]);
+
+    await t.ok(["ledger", "approve", "--org", t.orgName, "--request-id", String(request.id), "--by", "lead"]);
+
+    const entry = await t.show(901);
+    const actions = entry.history.map((e) => e.action);
+    expect(actions).toContain("approving");
+    expect(actions).toContain("approved");
+    expect(actions.indexOf("approved")).toBeGreaterThan(actions.indexOf("approving"));
+  });
+});
