@@ -201,7 +201,7 @@ export async function runRevoke(
   }
 
   await write(
-    (current) => completeRevoke(request, current, plan.targets, revokedIds, failures, plan.unregistered, ctx),
+    (current) => completeRevoke(request, current, plan.targets, revokedIds, failures, ctx),
     "recording the revocations failed (they happened; the next sweep confirms them)",
   );
   const removed = classic.filter((c) =>

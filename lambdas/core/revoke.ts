@@ -236,11 +236,9 @@ export function planRevoke(
   grants: readonly Grant[],
   ledger: readonly LedgerEntry[],
   ctx: ChangeContext,
-): { targets: RevokeTarget[]; unregistered: Set<string>; writes: EntryWrite[]; entries: LedgerEntry[] } {
+): { targets: RevokeTarget[]; writes: EntryWrite[]; entries: LedgerEntry[] } {
   const changes = new LedgerChanges(ledger, ctx);
   const targets: RevokeTarget[] = [];
-  /** Entries of tokens the ledger never approved: they end `revoked` rather than `flagged`. */
-  const unregistered = new Set<string>();
   const nowIso = ctx.now.toISOString();
   const detail = `${request.reason} (requested by ${request.requestedBy})`;
   for (const grant of grants.filter((g) => selects(request.selector, g))) {
@@ -252,14 +250,15 @@ export function planRevoke(
         "revoked on demand before it was ever registered",
       );
     }
-    if (entry.status === "unregistered") unregistered.add(entry.entryId);
-    // Flagged with the intent: should the call fail or the process die, the next sweep revokes it anyway.
+    // The intent is a compromise response: should the call fail or the process die, the next sweep revokes
+    // the token anyway. An approved token is flagged at once, so that it stays cut off; one the ledger never
+    // approved stays unregistered until the revocation is done.
     changes.update(
       entry.entryId,
       {
         tokenId: grant.tokenId,
         patId: grant.patId,
-        status: "flagged",
+        status: entry.status === "unregistered" ? "unregistered" : "flagged",
         pendingRevocation: {
           reason: "on-demand",
           detail,
@@ -280,13 +279,14 @@ export function planRevoke(
       owner: grant.owner,
     });
   }
-  return { targets, unregistered, writes: changes.writes(), entries: [...changes.all()] };
+  return { targets, writes: changes.writes(), entries: changes.all() };
 }
 
 /**
  * After the calls: each revoked token's entry records reason, requester and time, and is `flagged` so a
  * re-approved token is revoked again by the next sweep. Tokens the ledger never approved end `revoked`
- * (their reappearance is treated as flagged too). Failures keep their intent for the next attempt.
+ * (their reappearance is treated as flagged too). Failures keep their intent for the next attempt. Decided
+ * on each entry as it now stands: a flag someone set meanwhile stays.
  */
 export function completeRevoke(
   request: RevokeRequest,
@@ -294,7 +294,6 @@ export function completeRevoke(
   targets: readonly RevokeTarget[],
   revokedPatIds: ReadonlySet<number>,
   failures: ReadonlyMap<number, string>,
-  unregistered: ReadonlySet<string>,
   ctx: ChangeContext,
 ): EntryWrite[] {
   const changes = new LedgerChanges(entries, ctx);
@@ -309,7 +308,7 @@ export function completeRevoke(
     changes.update(
       target.entryId,
       {
-        status: unregistered.has(target.entryId) ? "revoked" : "flagged",
+        status: entry.status === "unregistered" || entry.status === "revoked" ? "revoked" : "flagged",
         revokedReason: "on-demand",
         revokedDetail: request.reason,
         revokedAt: nowIso,

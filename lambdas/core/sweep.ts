@@ -110,6 +110,11 @@ export function judgeGrant(grant: Grant, entry: LedgerEntry, policy: Policy, now
   if (entry.status === "flagged") {
     verdict.revoke.push({ reason: "flagged", detail: "flagged as compromised in the ledger" });
   }
+  const pending = entry.pendingRevocation;
+  if (pending && NEVER_HELD.has(pending.reason) && pending.patId === grant.patId) {
+    // A compromise response in flight (an on-demand revocation that did not finish) is finished here.
+    verdict.revoke.push({ reason: pending.reason, detail: pending.detail });
+  }
   if (entry.status === "revoked" && entry.patId === grant.patId) {
     // GitHub's bulk revocation is asynchronous: the grant patrol revoked is still listed, so revoke it again.
     const reason = entry.revokedReason ?? "flagged";

@@ -756,14 +756,8 @@ describe("on-demand revocation through the revoke Lambda's handler", () => {
     expect(messageText(seen.posts()[0])).toContain("Failed — act now");
   });
 
-  // BUG: an on-demand intent that GitHub refused (or that a crash interrupted) is dropped by the next sweep.
-  // planSweep (lambdas/core/sweep.ts, the `if (entry.pendingRevocation)` branch after judgeGrant) clears any
-  // pendingRevocation the rules do not call for, logging "revocation-abandoned", and judgeGrant has no rule
-  // for a pending `on-demand` intent; the entry was never flagged (completeRevoke flags only on success). So
-  // the token an operator declared compromised keeps its access, with no alert, contrary to DESIGN.md ("the
-  // reason is written to the ledger before the revocation call, so a crash between the two loses nothing";
-  // "a compromise response must never wait") and completeRevoke's "Failures keep their intent for the next
-  // attempt". Remove `.fails` once fixed.
+  // The intent is on record before the call (DESIGN: "a crash between the two loses nothing"); the sweep
+  // finishes a compromise response that did not finish.
   it("an on-demand revocation GitHub refused is carried out by the next sweep", async () => {
     const org = loopback.github.org(ORGS.failedThenSweep);
     const grant = addToken(org, 9151, "amy", "deploy");
