@@ -1,4 +1,4 @@
-import type { Alert, AlertKind, HeldRevocation, Revocation, RevokeReason } from "./types";
+import type { Alert, AlertKind, HeldRevocation, Revocation } from "./types";
 
 /** The sweep report: what `patrol sweep --json` prints and the sweep Lambda returns (DESIGN.md). */
 export interface SweepReport {
@@ -17,14 +17,8 @@ export interface SweepReport {
   ledger: { entries: number; written: number; conflicts: number };
 }
 
-export interface RevokedToken {
-  patId: number;
-  tokenId: number;
-  tokenName: string;
-  owner: string;
-  reason: RevokeReason;
-  detail: string;
-}
+/** A revocation as reports show it: the token, the grant, the reason. */
+export type RevokedToken = Omit<Revocation, "entryId">;
 
 export interface ReportAlert {
   kind: AlertKind;

@@ -95,7 +95,21 @@ async function setup(policy: Record<string, unknown> = {}) {
       },
     );
   };
-  return { orgName, org, ledger, env, patrol, ok, importCsv, exportJson, show, sweep };
+  /** `patrol ledger flag`, as the operator on call (jane) runs it. */
+  const flag = (tokenId: number, reason: string) =>
+    ok([
+      "ledger",
+      "flag",
+      "--org",
+      orgName,
+      "--token-id",
+      String(tokenId),
+      "--by",
+      "jane",
+      "--reason",
+      reason,
+    ]);
+  return { orgName, org, ledger, env, patrol, ok, importCsv, exportJson, show, sweep, flag };
 }
 
 function addGrant(
@@ -151,18 +165,7 @@ describe("1. another writer between a run's read and its write: its change survi
 
     const report = await t.sweep({
       wrap: interleave("token-101", "synced", async () => {
-        await t.ok([
-          "ledger",
-          "flag",
-          "--org",
-          t.orgName,
-          "--token-id",
-          "101",
-          "--by",
-          "jane",
-          "--reason",
-          "leaked",
-        ]);
+        await t.flag(101, "leaked");
       }),
     });
 
@@ -181,18 +184,7 @@ describe("1. another writer between a run's read and its write: its change survi
 
     const report = await t.sweep({
       wrap: interleave("token-102", "revoked", async () => {
-        await t.ok([
-          "ledger",
-          "flag",
-          "--org",
-          t.orgName,
-          "--token-id",
-          "102",
-          "--by",
-          "jane",
-          "--reason",
-          "seen in a gist",
-        ]);
+        await t.flag(102, "seen in a gist");
       }),
     });
 
@@ -214,18 +206,7 @@ describe("1. another writer between a run's read and its write: its change survi
 
     const report = await t.sweep({
       wrap: interleave("token-103", "alerted", async () => {
-        await t.ok([
-          "ledger",
-          "flag",
-          "--org",
-          t.orgName,
-          "--token-id",
-          "103",
-          "--by",
-          "jane",
-          "--reason",
-          "leaked",
-        ]);
+        await t.flag(103, "leaked");
       }),
     });
 

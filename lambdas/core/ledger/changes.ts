@@ -183,19 +183,26 @@ export function entryIdForName(owner: string, tokenName: string): string {
   return `name-${owner.toLowerCase()}-${tokenName.replace(/[^A-Za-z0-9._-]+/g, "_")}`;
 }
 
+/** What GitHub says of a token, listed as a grant or a request, as a new entry's first facts. */
+function fromGitHub(changes: LedgerChanges, token: Grant | PatRequest, now: Date) {
+  return {
+    org: "",
+    entryId: changes.freeId(entryIdForToken(token.tokenId)),
+    tokenId: token.tokenId,
+    tokenName: token.tokenName,
+    owner: token.owner,
+    scope: { selection: token.repositorySelection, repositories: [] },
+    expiresAt: token.tokenExpiresAt,
+    firstSeenAt: now.toISOString(),
+  };
+}
+
 /** A new entry for a grant the ledger does not know: `unregistered`, with what GitHub says of it. */
 export function discoveredEntry(changes: LedgerChanges, grant: Grant, now: Date): LedgerEntry {
   return newEntry({
-    org: "",
-    entryId: changes.freeId(entryIdForToken(grant.tokenId)),
-    tokenId: grant.tokenId,
+    ...fromGitHub(changes, grant, now),
     patId: grant.patId,
-    tokenName: grant.tokenName,
-    owner: grant.owner,
-    scope: { selection: grant.repositorySelection, repositories: [] },
-    expiresAt: grant.tokenExpiresAt,
     status: "unregistered",
-    firstSeenAt: now.toISOString(),
     notes: `seen with ${formatPermissions(grant.permissions) || "no permissions"}`,
   });
 }
@@ -203,18 +210,11 @@ export function discoveredEntry(changes: LedgerChanges, grant: Grant, now: Date)
 /** A new entry for a pending request: `requested`, the requester's stated reason as its purpose. */
 export function requestedEntry(changes: LedgerChanges, request: PatRequest, now: Date): LedgerEntry {
   return newEntry({
-    org: "",
-    entryId: changes.freeId(entryIdForToken(request.tokenId)),
-    tokenId: request.tokenId,
+    ...fromGitHub(changes, request, now),
     requestId: request.requestId,
-    tokenName: request.tokenName,
-    owner: request.owner,
     purpose: (request.reason ?? "").slice(0, maxLength("purpose")),
-    scope: { selection: request.repositorySelection, repositories: [] },
     permissions: request.permissions,
     createdAt: request.createdAt,
-    expiresAt: request.tokenExpiresAt,
     status: "requested",
-    firstSeenAt: now.toISOString(),
   });
 }

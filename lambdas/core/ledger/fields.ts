@@ -94,6 +94,13 @@ export function normalizeDate(value: string): string | null {
   return /^\d{4}-/.test(iso) ? iso : null;
 }
 
+/** Text that may be absent: empty is null. */
+const optionalText: TextForm<string | null> = {
+  parse: (text) => ok(text.trim() === "" ? null : text.trim()),
+  format: (value) => value ?? "",
+  expected: "text",
+};
+
 const DATE_EXPECTED = "YYYY-MM-DD or an ISO 8601 date-time with a time zone (e.g. 2025-01-31T12:00:00Z)";
 
 const dateText: TextForm<string | null> = {
@@ -392,11 +399,7 @@ export const FIELDS = {
   revokedDetail: field({
     schema: z.string().nullable(),
     initial: null,
-    text: {
-      parse: (text) => ok(text.trim() === "" ? null : text.trim()),
-      format: (v) => v ?? "",
-      expected: "text",
-    },
+    text: optionalText,
     csv: { column: "revoked_detail", audit: true },
     max: 4096,
   }),
@@ -409,11 +412,7 @@ export const FIELDS = {
   revokedBy: field({
     schema: z.string().nullable(),
     initial: null,
-    text: {
-      parse: (text) => ok(text.trim() === "" ? null : text.trim()),
-      format: (v) => v ?? "",
-      expected: "text",
-    },
+    text: optionalText,
     csv: { column: "revoked_by", audit: true },
     max: 255,
   }),
