@@ -185,7 +185,7 @@ describe("the field declaration", () => {
   it("reads the forms items had before the ledger was structured", () => {
     const legacy = {
       ...entry(),
-      permissions: "contents:read; issues:write",
+      permissions: "contents:read; issues:write; read-only for now",
       scope: "subset: api",
       revokedReason: "expired: expired 2026-05-01 and not marked for renewal",
       revokedDetail: undefined,

@@ -201,8 +201,10 @@ const IsoSchema = z.string().refine((v) => !Number.isNaN(Date.parse(v)), "expect
 const PermissionMapSchema = z.preprocess(
   (value) => {
     if (typeof value !== "string") return value;
-    const parsed = parsePermissions(value);
-    return parsed.ok ? parsed.value : value; // an unreadable text is reported as not a map
+    // The register's old free text was never checked against GitHub's names: each readable pair is kept,
+    // and an unreadable one dropped, rather than one old cell stopping every sweep of the org.
+    const pairs = value.split(/[;,\n]/).map(parsePermissions);
+    return Object.assign({}, ...pairs.flatMap((p) => (p.ok ? [p.value] : [])));
   },
   z.record(z.string(), z.enum(["read", "write", "admin"])),
 );
