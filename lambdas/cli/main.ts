@@ -16,6 +16,7 @@ import { CsvError, eventsCsv, ledgerCsv, parseLedgerCsv } from "../core/ledger-c
 import {
   type EntryFields,
   findEntry as findEntryOrThrow,
+  IncompleteEntryError,
   LedgerOpError,
   registerEntry,
   setStatus,
@@ -566,12 +567,24 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo): Prom
       // Help and version are not errors; anything else commander refuses is bad input.
       return error.exitCode === 0 ? EXIT.ok : EXIT.badInput;
     }
+    if (error instanceof CsvError) {
+      const unknown = error.problems.flatMap((p) =>
+        p.unknownHeading ? [JSON.stringify(p.unknownHeading)] : [],
+      );
+      const hint =
+        unknown.length > 0
+          ? `\n(to leave a column out on purpose: --ignore-column ${unknown.join(" ")})`
+          : "";
+      io.stderr(`patrol: ${error.message}${hint}\n`);
+      return EXIT.badInput;
+    }
     if (error instanceof AmbiguousEntryError) {
       io.stderr(`patrol: ${error.message} (--entry ID)\n`);
       return EXIT.badInput;
     }
-    if (error instanceof LedgerOpError && /cannot be approved/.test(error.message)) {
-      io.stderr(`patrol: ${error.message}: pass --purpose and --risks\n`);
+    if (error instanceof IncompleteEntryError) {
+      const flags = error.missing.map((f) => (f === "approver" ? "--approved-by" : `--${f}`));
+      io.stderr(`patrol: ${error.message}: pass ${flags.join(" and ")}\n`);
       return EXIT.badInput;
     }
     if (

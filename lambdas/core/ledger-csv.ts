@@ -59,6 +59,8 @@ export interface CsvProblem {
   line?: number;
   /** Self-contained: names the row, the column, the bad value and what was expected. */
   message: string;
+  /** A heading that matches no field, as the file writes it (to be left out on purpose, if meant). */
+  unknownHeading?: string;
 }
 
 const MAX_SUMMARY_LINES = 50;
@@ -229,7 +231,8 @@ function readHeader(header: RawRecord, options: CsvImportOptions): Map<number, C
       const meant = suggestion ? BY_HEADING.get(suggestion)?.column : undefined;
       problems.push({
         ...at(heading),
-        message: `${where(header)}: column ${show(rawHeading)} (column ${position + 1}) is not a ledger field${meant ? `; did you mean ${meant}?` : ""} (to leave it out on purpose: --ignore-column ${show(rawHeading)}); the columns are ${EXPORT_COLUMNS.join(", ")}`,
+        unknownHeading: rawHeading.trim(),
+        message: `${where(header)}: column ${show(rawHeading)} (column ${position + 1}) is not a ledger field${meant ? `; did you mean ${meant}?` : ""}; the columns are ${EXPORT_COLUMNS.join(", ")}`,
       });
       return;
     }

@@ -20,6 +20,17 @@ export class LedgerOpError extends Error {
   override name = "LedgerOpError";
 }
 
+/** A change refused until the entry says more: `missing` names the fields (purpose, risks, approver). */
+export class IncompleteEntryError extends LedgerOpError {
+  override name = "IncompleteEntryError";
+  constructor(
+    message: string,
+    readonly missing: readonly string[],
+  ) {
+    super(message);
+  }
+}
+
 /** The fields a person may set on an entry (each has an option: see `OPTION_FIELDS`). */
 export type EntryFields = Partial<
   Pick<
@@ -63,8 +74,9 @@ export function registerEntry(
     const withFields = { approvedBy: ctx.actor, ...fields };
     const missing = missingForRegistration({ ...existing, ...withFields });
     if (missing.length > 0) {
-      throw new LedgerOpError(
+      throw new IncompleteEntryError(
         `entry ${existing.entryId} (${existing.owner}/${existing.tokenName}) is unregistered; registering it needs its ${missing.join(" and ")}`,
+        missing,
       );
     }
     changes.update(existing.entryId, withFields, "registered", reason);
@@ -167,8 +179,9 @@ export function planReview(
   if (decision === "approve") {
     const missing = missingForApproval({ ...entry, ...patch });
     if (missing.length > 0) {
-      throw new LedgerOpError(
+      throw new IncompleteEntryError(
         `request ${request.requestId} cannot be approved while its ${missing.join(" and ")} ${missing.length > 1 ? "are" : "is"} empty (the runbook requires both)`,
+        missing,
       );
     }
   }

@@ -343,7 +343,9 @@ describe("3. import loses nothing", () => {
     expect(run.stderr).toContain(
       'column "Expiry dat" (column 3) is not a ledger field; did you mean expires_at?',
     );
-    expect(run.stderr).toContain('"Cost centre"');
+    expect(run.stderr).toContain(
+      '(to leave a column out on purpose: --ignore-column "Expiry dat" "Cost centre")',
+    );
     expect(await t.exportJson()).toEqual([]);
     const skipped = await t.importCsv(
       "token_name,owner,Expiry date,Cost centre\ndeploy,amy,2027-01-01,42\n",

@@ -163,7 +163,7 @@ describe("parseLedgerCsv: reading CSV", () => {
     expect(error.problems[0]?.message).toContain(
       'column "Purpse" (column 3) is not a ledger field; did you mean purpose?',
     );
-    expect(error.problems[0]?.message).toContain('--ignore-column "Purpse"');
+    expect(error.problems.map((p) => p.unknownHeading)).toEqual(["Purpse", "Owner's manager"]);
   });
 
   it("skips a column on purpose when asked, by its heading in any spelling", () => {
