@@ -38,12 +38,14 @@ export async function commit<T>(
   org: string,
   view: Map<string, LedgerEntry>,
   decide: Decide<T>,
+  /** The decision already made on `view` as it stands, when the caller has it (the sweep's plan). */
+  first?: ReturnType<Decide<T>>,
 ): Promise<Committed<T>> {
   let pending: Set<string> | null = null;
   let written = 0;
   let conflicts = 0;
   for (let attempt = 1; ; attempt++) {
-    const decision = decide(view);
+    const decision = attempt === 1 && first ? first : decide(view);
     // After a conflict only the entries re-read are decided again: the others are written already, and
     // a decision that adds an event even when nothing changes (a failed attempt's note) must not repeat.
     const writes = pending

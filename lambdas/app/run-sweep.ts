@@ -59,13 +59,13 @@ export async function runSweep(deps: SweepDeps, options: SweepOptions): Promise<
   const sweep = startSweep(deps, options);
   const listed = await listAndLoad(sweep);
   if (!listed) return sweep.report;
-  const plan = planAndReport(sweep, listed);
+  const planned = planAndReport(sweep, listed);
   if (options.dryRun) {
-    sweep.report.revoked = plan.revocations.map(toRevokedToken);
+    sweep.report.revoked = planned.revocations.map(toRevokedToken);
     sweep.report.slack.skipped = "dry run";
     return sweep.report;
   }
-  const due = await recordIntents(sweep, listed);
+  const due = await recordIntents(sweep, listed, planned);
   if (!due) return sweep.report;
   const outcomes = await revoke(sweep, due);
   const revokedAlerts = await recordOutcomes(sweep, due, outcomes);
@@ -181,12 +181,18 @@ interface Due {
  * entry another writer changed meanwhile is re-read and the plan decided again on it: a token flagged a
  * moment ago is revoked as flagged, one retired is not revoked on stale grounds.
  */
-async function recordIntents(sweep: Sweep, listed: Listed): Promise<Due | null> {
+async function recordIntents(sweep: Sweep, listed: Listed, planned: SweepPlan): Promise<Due | null> {
   try {
-    const committed = await commit(sweep.deps.ledger, sweep.options.org, sweep.view, (entries) => {
-      const decided = plan(sweep, listed, [...entries.values()]);
-      return { writes: decided.writes, result: decided };
-    });
+    const committed = await commit(
+      sweep.deps.ledger,
+      sweep.options.org,
+      sweep.view,
+      (entries) => {
+        const decided = plan(sweep, listed, [...entries.values()]);
+        return { writes: decided.writes, result: decided };
+      },
+      { writes: planned.writes, result: planned },
+    );
     tally(sweep, committed);
     const unresolved = new Set(committed.unresolved.map((c) => c.entryId));
     const decided = committed.result;

@@ -129,11 +129,10 @@ describe("LedgerIndex: the one matcher", () => {
     expect(new LedgerIndex([live, older]).withTokenId(101)?.entryId).toBe("new");
   });
 
-  it("among live entries, the one changed most recently, then the lowest entry id", () => {
+  it("among live entries, the lowest entry id, however recently each was changed", () => {
     const a = entry({ entryId: "a", updatedAt: "2026-01-02T00:00:00.000Z" });
     const b = entry({ entryId: "b", updatedAt: "2026-01-03T00:00:00.000Z" });
-    const c = entry({ entryId: "c", updatedAt: "2026-01-03T00:00:00.000Z" });
-    expect(new LedgerIndex([a, c, b]).withTokenId(101)?.entryId).toBe("b");
+    expect(new LedgerIndex([b, a]).withTokenId(101)?.entryId).toBe("a");
   });
 
   it("by owner in any case and exact name, only where no token id says otherwise", () => {

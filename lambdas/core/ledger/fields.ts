@@ -461,9 +461,17 @@ export function newEntry(
   fields: Pick<LedgerEntry, "org" | "entryId" | "tokenName" | "owner" | "status"> & Partial<LedgerEntry>,
 ): LedgerEntry {
   const initial = Object.fromEntries(
-    Object.entries(FIELDS).map(([name, spec]) => [name, structuredClone(spec.initial)]),
+    // Objects (the empty maps) are fresh for each entry; the rest are values.
+    Object.entries(FIELDS).map(([name, spec]) => [
+      name,
+      isObject(spec.initial) ? { ...spec.initial } : spec.initial,
+    ]),
   ) as LedgerEntry;
   return { ...initial, ...fields };
+}
+
+function isObject(value: unknown): value is object {
+  return typeof value === "object" && value !== null;
 }
 
 export class MalformedEntryError extends Error {

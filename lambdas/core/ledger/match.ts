@@ -8,7 +8,8 @@ import { isLive } from "./lifecycle";
  * A token is matched by its token id; failing that, by owner (any case: GitHub logins are
  * case-insensitive) and token name (exactly, as GitHub keeps it), among entries that do not yet know their
  * token id. When several entries fit, one tie-break decides, the same everywhere (`preferred`): a live entry
- * before a revoked or gone one, then the one changed most recently, then the lowest entry id.
+ * before a revoked or gone one, then the lowest entry id. (Nothing that a write changes: a match made
+ * tonight is the match made tomorrow.)
  */
 
 /** How a command names one entry: its id, its token id, or owner and token name. */
@@ -26,7 +27,6 @@ export class AmbiguousEntryError extends Error {
 export function preferred(a: LedgerEntry, b: LedgerEntry): number {
   const live = Number(isLive(b.status)) - Number(isLive(a.status));
   if (live !== 0) return live;
-  if (a.updatedAt !== b.updatedAt) return a.updatedAt > b.updatedAt ? -1 : 1;
   return a.entryId < b.entryId ? -1 : a.entryId > b.entryId ? 1 : 0;
 }
 
@@ -40,10 +40,13 @@ export function describeRef(ref: EntryRef): string {
   return `${ref.owner}/${ref.tokenName}`;
 }
 
+/** Most keys hold one entry: it is kept as itself, a list only when a key has several. */
+type Slot = LedgerEntry | LedgerEntry[];
+
 export class LedgerIndex {
   private readonly byId = new Map<string, LedgerEntry>();
-  private readonly byTokenId = new Map<number, LedgerEntry[]>();
-  private readonly byName = new Map<string, LedgerEntry[]>();
+  private readonly byTokenId = new Map<number, Slot>();
+  private readonly byName = new Map<string, Slot>();
 
   constructor(entries: Iterable<LedgerEntry>) {
     for (const entry of entries) this.add(entry);
@@ -72,7 +75,7 @@ export class LedgerIndex {
 
   /** Every entry of this owner and token name, best first. */
   withName(owner: string, tokenName: string): LedgerEntry[] {
-    return [...(this.byName.get(nameKey(owner, tokenName)) ?? [])].sort(preferred);
+    return list(this.byName.get(nameKey(owner, tokenName))).sort(preferred);
   }
 
   /**
@@ -97,7 +100,7 @@ export class LedgerIndex {
       "entryId" in ref
         ? [this.byId.get(ref.entryId)].filter((e) => e !== undefined)
         : "tokenId" in ref
-          ? [...(this.byTokenId.get(ref.tokenId) ?? [])].sort(preferred)
+          ? list(this.byTokenId.get(ref.tokenId)).sort(preferred)
           : this.withName(ref.owner, ref.tokenName);
     const [first] = candidates;
     if (!first) throw new EntryNotFoundError(`no ledger entry for ${describeRef(ref)}`);
@@ -116,20 +119,30 @@ export class LedgerIndex {
   }
 }
 
-function best(entries: LedgerEntry[] | undefined): LedgerEntry | undefined {
-  if (!entries || entries.length === 0) return undefined;
-  return entries.reduce((a, b) => (preferred(a, b) <= 0 ? a : b));
+/** A slot's entries, as a new list. */
+function list(slot: Slot | undefined): LedgerEntry[] {
+  return slot === undefined ? [] : Array.isArray(slot) ? [...slot] : [slot];
 }
 
-function push<K>(map: Map<K, LedgerEntry[]>, key: K, entry: LedgerEntry): void {
-  const list = map.get(key);
-  if (list) list.push(entry);
-  else map.set(key, [entry]);
+function best(slot: Slot | undefined): LedgerEntry | undefined {
+  if (!Array.isArray(slot)) return slot;
+  return slot.length === 0 ? undefined : slot.reduce((a, b) => (preferred(a, b) <= 0 ? a : b));
 }
 
-function remove<K>(map: Map<K, LedgerEntry[]>, key: K | null, entry: LedgerEntry): void {
+function push<K>(map: Map<K, Slot>, key: K, entry: LedgerEntry): void {
+  const slot = map.get(key);
+  if (slot === undefined) map.set(key, entry);
+  else if (Array.isArray(slot)) slot.push(entry);
+  else map.set(key, [slot, entry]);
+}
+
+function remove<K>(map: Map<K, Slot>, key: K | null, entry: LedgerEntry): void {
   if (key === null) return;
-  const list = map.get(key);
-  const i = list?.indexOf(entry) ?? -1;
-  if (list && i >= 0) list.splice(i, 1);
+  const slot = map.get(key);
+  if (slot === entry) map.delete(key);
+  else if (Array.isArray(slot) && slot.includes(entry))
+    map.set(
+      key,
+      slot.filter((e) => e !== entry),
+    );
 }
