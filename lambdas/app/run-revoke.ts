@@ -1,6 +1,6 @@
 import { buildRevokeMessage } from "../core/digest";
 import type { ChangeContext } from "../core/ledger/changes";
-import type { ReportError, RevokeReport } from "../core/report";
+import type { RevokeReport } from "../core/report";
 import {
   alreadyGone,
   type ClassicCredential,
@@ -9,6 +9,7 @@ import {
   flagGoneEntries,
   planRevoke,
   type RevokeRequest,
+  type RevokeTarget,
   recordClassic,
   type Selector,
 } from "../core/revoke";
@@ -58,10 +59,20 @@ async function resolveGrants(
 
 const uniqueByPatId = (grants: readonly Grant[]) => [...new Map(grants.map((g) => [g.patId, g])).values()];
 
+/** One on-demand revocation's state as its steps pass it on. */
+interface Revoke {
+  deps: RevokeDeps;
+  request: RevokeRequest;
+  ctx: ChangeContext;
+  report: RevokeReport;
+  /** The org's entries as the ledger now has them: what was read, written, or re-read after a conflict. */
+  view: Map<string, LedgerEntry>;
+}
+
 /**
- * On-demand revocation: resolve, record the intent, revoke (100 a call), record the outcome, remove classic
- * PAT authorizations on SAML SSO orgs, and only then tell Slack. Slack failing never delays or blocks a
- * revocation; it is reported in the result.
+ * On-demand revocation, in its steps: resolve, record the intent, revoke (100 a call), remove classic PAT
+ * authorizations on SAML SSO orgs, record the outcome, and only then tell Slack. Slack failing never delays
+ * or blocks a revocation; it is reported in the result.
  */
 export async function runRevoke(
   deps: RevokeDeps,
@@ -69,185 +80,228 @@ export async function runRevoke(
   now: Date,
   runId: string,
 ): Promise<RevokeReport> {
-  const { github, ledger, notifier, log } = deps;
-  const { org, selector, dryRun } = request;
-  const ctx: ChangeContext = { org, now, actor: request.requestedBy, writer: "revoke", runId };
-  const errors: ReportError[] = [];
-  const report: RevokeReport = {
-    org,
-    dryRun,
-    selector: describeSelector(selector),
-    reason: request.reason,
-    requestedBy: request.requestedBy,
-    runId,
-    at: now.toISOString(),
-    matched: 0,
-    revoked: [],
-    alreadyGone: [],
-    failed: [],
-    classic: { checked: false, revoked: [], failed: [] },
-    slack: { sent: false },
-    errors,
-    summary: "",
-  };
-
-  let entries: LedgerEntry[];
-  let grants: Grant[];
-  try {
-    entries = await ledger.load(org);
-    grants = uniqueByPatId(await resolveGrants(github, org, selector, entries));
-  } catch (error) {
-    errors.push({ stage: "list", message: `${messageOf(error)}; nothing was revoked` });
-    report.summary = "failed before revoking anything";
-    return report;
-  }
-  const plan = planRevoke(request, grants, entries, ctx);
-  report.matched = plan.targets.length;
-  report.alreadyGone = alreadyGone(selector, grants, entries);
-
-  const classicWanted = "all" in selector || ("owner" in selector && !("tokenName" in selector));
-  const listClassic = async (): Promise<ClassicCredential[]> => {
-    if (!classicWanted) return [];
-    try {
-      const listing = await github.listClassicCredentials(
-        org,
-        "owner" in selector ? selector.owner : undefined,
-      );
-      report.classic.checked = listing.available;
-      if (!listing.available) report.classic.note = listing.reason;
-      return listing.available ? listing.credentials : [];
-    } catch (error) {
-      errors.push({ stage: "list", message: messageOf(error) });
-      return [];
-    }
-  };
-
-  if (dryRun) {
-    const classic = await listClassic();
-    report.revoked = plan.targets.map(({ patId, tokenId, tokenName, owner }) => ({
-      patId,
-      tokenId,
-      tokenName,
-      owner,
-    }));
-    report.classic.revoked = classic.map(({ credentialId, login, lastEight }) => ({
-      credentialId,
-      login,
-      lastEight,
-    }));
-    report.slack.skipped = "dry run";
-    report.summary = `dry run: would revoke ${plan.targets.length} token(s)${classic.length ? ` and ${classic.length} classic PAT authorization(s)` : ""}; nothing was changed`;
-    return report;
-  }
-
-  const view = new Map(entries.map((e) => [e.entryId, e]));
-  /** Writes what `decide` makes of the entries as they stand; a conflict is re-read and decided again. */
-  const write = async (decide: (entries: LedgerEntry[]) => EntryWrite[], what: string): Promise<boolean> => {
-    try {
-      const result = await commit(ledger, org, view, (current) => ({
-        writes: decide([...current.values()]),
-        result: null,
-      }));
-      for (const c of result.unresolved)
-        errors.push({ stage: "ledger", message: `${what}: ${c.message}`, entryId: c.entryId });
-      return true;
-    } catch (error) {
-      errors.push({ stage: "ledger", message: `${what}: ${messageOf(error)}` });
-      return false;
-    }
-  };
+  const run = startRevoke(deps, request, now, runId);
+  const resolved = await resolve(run);
+  if (!resolved) return run.report;
+  const plan = planRevoke(request, resolved, [...run.view.values()], run.ctx);
+  run.report.matched = plan.targets.length;
+  run.report.alreadyGone = alreadyGone(request.selector, resolved, [...run.view.values()]);
+  if (request.dryRun) return dryRun(run, plan.targets);
 
   // The intent is on record before GitHub is asked. If even that fails, revoke anyway: after a
   // compromise, cutting the token off comes first, and the report says what the ledger missed.
-  await write(
-    (current) => planRevoke(request, grants, current, ctx).writes,
+  await record(
+    run,
+    (current) => planRevoke(request, resolved, current, run.ctx).writes,
     "recording the intent failed; revoking anyway",
   );
+  const outcome = await revokeTargets(run, plan.targets);
+  // Fine-grained tokens are cut off first; classic PAT authorizations (SAML SSO orgs) right after.
+  const removed = await removeClassic(run);
+  await record(
+    run,
+    (current) => completeRevoke(request, current, plan.targets, outcome.revoked, outcome.failures, run.ctx),
+    "recording the revocations failed (they happened; the next sweep confirms them)",
+  );
+  if (run.report.alreadyGone.length > 0 || removed.length > 0) {
+    await record(
+      run,
+      (current) => [
+        ...flagGoneEntries(request, current, run.report.alreadyGone, run.ctx),
+        ...recordClassic(request, current, removed, run.ctx),
+      ],
+      "recording flagged and classic entries failed",
+    );
+  }
+  summarize(run, plan.targets.length + removed.length + run.report.classic.failed.length);
+  await notify(run);
+  deps.log?.info("on-demand revocation", {
+    summary: run.report.summary,
+    revoked: run.report.revoked.length,
+    failed: run.report.failed.length,
+  });
+  return run.report;
+}
 
+function startRevoke(deps: RevokeDeps, request: RevokeRequest, now: Date, runId: string): Revoke {
+  const { org, selector, dryRun } = request;
+  return {
+    deps,
+    request,
+    ctx: { org, now, actor: request.requestedBy, writer: "revoke", runId },
+    view: new Map(),
+    report: {
+      org,
+      dryRun,
+      selector: describeSelector(selector),
+      reason: request.reason,
+      requestedBy: request.requestedBy,
+      runId,
+      at: now.toISOString(),
+      matched: 0,
+      revoked: [],
+      alreadyGone: [],
+      failed: [],
+      classic: { checked: false, revoked: [], failed: [] },
+      slack: { sent: false },
+      errors: [],
+      summary: "",
+    },
+  };
+}
+
+/** 1. The ledger, and the grants the selector names (GitHub's own filters where it has them). */
+async function resolve(run: Revoke): Promise<Grant[] | null> {
+  const { github, ledger } = run.deps;
+  const { org, selector } = run.request;
+  try {
+    const entries = await ledger.load(org);
+    for (const entry of entries) run.view.set(entry.entryId, entry);
+    return uniqueByPatId(await resolveGrants(github, org, selector, entries));
+  } catch (error) {
+    run.report.errors.push({ stage: "list", message: `${messageOf(error)}; nothing was revoked` });
+    run.report.summary = "failed before revoking anything";
+    return null;
+  }
+}
+
+/** The classic PAT authorizations the selector reaches (every one, or one person's), where GitHub shows them. */
+async function listClassic(run: Revoke): Promise<ClassicCredential[]> {
+  const { selector, org } = run.request;
+  const wanted = "all" in selector || ("owner" in selector && !("tokenName" in selector));
+  if (!wanted) return [];
+  try {
+    const listing = await run.deps.github.listClassicCredentials(
+      org,
+      "owner" in selector ? selector.owner : undefined,
+    );
+    run.report.classic.checked = listing.available;
+    if (!listing.available) run.report.classic.note = listing.reason;
+    return listing.available ? listing.credentials : [];
+  } catch (error) {
+    run.report.errors.push({ stage: "list", message: messageOf(error) });
+    return [];
+  }
+}
+
+const tokenOf = ({ patId, tokenId, tokenName, owner }: RevokeTarget) => ({
+  patId,
+  tokenId,
+  tokenName,
+  owner,
+});
+const credentialOf = ({ credentialId, login, lastEight }: ClassicCredential) => ({
+  credentialId,
+  login,
+  lastEight,
+});
+
+/** What would go, and nothing changed. */
+async function dryRun(run: Revoke, targets: readonly RevokeTarget[]): Promise<RevokeReport> {
+  const classic = await listClassic(run);
+  const { report } = run;
+  report.revoked = targets.map(tokenOf);
+  report.classic.revoked = classic.map(credentialOf);
+  report.slack.skipped = "dry run";
+  report.summary = `dry run: would revoke ${targets.length} token(s)${classic.length ? ` and ${classic.length} classic PAT authorization(s)` : ""}; nothing was changed`;
+  return report;
+}
+
+/** Writes what `decide` makes of the entries as they stand; a conflict is re-read and decided again. */
+async function record(
+  run: Revoke,
+  decide: (entries: LedgerEntry[]) => EntryWrite[],
+  what: string,
+): Promise<void> {
+  try {
+    const result = await commit(run.deps.ledger, run.request.org, run.view, (current) => ({
+      writes: decide([...current.values()]),
+      result: null,
+    }));
+    for (const c of result.unresolved) {
+      run.report.errors.push({ stage: "ledger", message: `${what}: ${c.message}`, entryId: c.entryId });
+    }
+  } catch (error) {
+    run.report.errors.push({ stage: "ledger", message: `${what}: ${messageOf(error)}` });
+  }
+}
+
+/** 2. The grants, a hundred a call (the adapter's batches); each one's outcome goes into the report. */
+async function revokeTargets(
+  run: Revoke,
+  targets: readonly RevokeTarget[],
+): Promise<{ revoked: Set<number>; failures: Map<number, string> }> {
   const outcomes =
-    plan.targets.length > 0
-      ? await github.revokeGrants(
-          org,
-          plan.targets.map((t) => t.patId),
+    targets.length > 0
+      ? await run.deps.github.revokeGrants(
+          run.request.org,
+          targets.map((t) => t.patId),
         )
       : [];
-  const revokedIds = new Set(outcomes.filter((o) => o.ok).map((o) => o.patId));
+  const revoked = new Set(outcomes.filter((o) => o.ok).map((o) => o.patId));
   const failures = new Map(
     outcomes.filter((o) => !o.ok).map((o) => [o.patId, o.error ?? "revocation failed"]),
   );
-  for (const t of plan.targets) {
-    const grant = { patId: t.patId, tokenId: t.tokenId, tokenName: t.tokenName, owner: t.owner };
-    if (revokedIds.has(t.patId)) report.revoked.push(grant);
-    else report.failed.push({ ...grant, error: failures.get(t.patId) ?? "no answer from GitHub" });
+  for (const t of targets) {
+    if (revoked.has(t.patId)) run.report.revoked.push(tokenOf(t));
+    else run.report.failed.push({ ...tokenOf(t), error: failures.get(t.patId) ?? "no answer from GitHub" });
   }
+  return { revoked, failures };
+}
 
-  // Fine-grained tokens are cut off first; classic PAT authorizations (SAML SSO orgs) right after.
-  const classic = await listClassic();
-  for (const cred of classic) {
+/** 3. Classic PAT authorizations removed, one call each; returns those removed. */
+async function removeClassic(run: Revoke): Promise<ClassicCredential[]> {
+  const removed: ClassicCredential[] = [];
+  for (const cred of await listClassic(run)) {
     try {
-      await github.removeClassicCredential(org, cred.credentialId);
-      report.classic.revoked.push({
-        credentialId: cred.credentialId,
-        login: cred.login,
-        lastEight: cred.lastEight,
-      });
+      await run.deps.github.removeClassicCredential(run.request.org, cred.credentialId);
+      run.report.classic.revoked.push(credentialOf(cred));
+      removed.push(cred);
     } catch (error) {
-      report.classic.failed.push({
+      run.report.classic.failed.push({
         credentialId: cred.credentialId,
         login: cred.login,
         error: messageOf(error),
       });
     }
   }
+  return removed;
+}
 
-  await write(
-    (current) => completeRevoke(request, current, plan.targets, revokedIds, failures, ctx),
-    "recording the revocations failed (they happened; the next sweep confirms them)",
-  );
-  const removed = classic.filter((c) =>
-    report.classic.revoked.some((r) => r.credentialId === c.credentialId),
-  );
-  if (report.alreadyGone.length > 0 || removed.length > 0) {
-    await write(
-      (current) => [
-        ...flagGoneEntries(request, current, report.alreadyGone, ctx),
-        ...recordClassic(request, current, removed, ctx),
-      ],
-      "recording flagged and classic entries failed",
-    );
-  }
-
+/** The report's one-line summary. */
+function summarize(run: Revoke, attempted: number): void {
+  const { report } = run;
+  const failed = report.failed.length + report.classic.failed.length;
   const counts = [
     `${report.revoked.length} revoked`,
     report.classic.revoked.length
       ? `${report.classic.revoked.length} classic PAT authorization(s) removed`
       : "",
-    report.failed.length + report.classic.failed.length
-      ? `${report.failed.length + report.classic.failed.length} FAILED`
-      : "",
+    failed ? `${failed} FAILED` : "",
     report.alreadyGone.length ? `${report.alreadyGone.length} already gone` : "",
   ].filter(Boolean);
   report.summary =
-    plan.targets.length === 0 && classic.length === 0
+    attempted === 0
       ? `nothing to revoke: no grant matches ${report.selector}${report.alreadyGone.length ? ` (${report.alreadyGone.length} already revoked or gone)` : ""}`
       : counts.join(", ");
+}
 
-  // Slack last: after the revocations, never before them and never instead of them.
+/** 4. Slack last: after the revocations, never before them and never instead of them. */
+async function notify(run: Revoke): Promise<void> {
+  const { notifier } = run.deps;
+  const { report } = run;
   if (!notifier) {
     report.slack.skipped = "Slack is not configured";
-  } else {
-    try {
-      await notifier.post(buildRevokeMessage(report));
-      report.slack.sent = true;
-    } catch (error) {
-      report.slack.error = messageOf(error);
-      errors.push({ stage: "slack", message: `${messageOf(error)}; the revocations were made regardless` });
-    }
+    return;
   }
-  log?.info("on-demand revocation", {
-    summary: report.summary,
-    revoked: report.revoked.length,
-    failed: report.failed.length,
-  });
-  return report;
+  try {
+    await notifier.post(buildRevokeMessage(report));
+    report.slack.sent = true;
+  } catch (error) {
+    report.slack.error = messageOf(error);
+    report.errors.push({
+      stage: "slack",
+      message: `${messageOf(error)}; the revocations were made regardless`,
+    });
+  }
 }
