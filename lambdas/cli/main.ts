@@ -23,7 +23,7 @@ import {
   summarizeLedger,
   updateEntry,
 } from "../core/ledger-ops";
-import { GITHUB_LOGIN, OrgSchema } from "../core/login";
+import { OrgSchema } from "../core/login";
 import { exitCodeOf, type RevokeReport, revokeExitCode } from "../core/report";
 import { InvalidRevokeError, parseRevokeRequest } from "../core/revoke";
 import type { EntryWrite, LedgerEntry } from "../core/types";
@@ -179,6 +179,28 @@ function fieldsOf(opts: FieldOptions): EntryFields {
   return fields as EntryFields;
 }
 
+/** Who acts (`--by`), as the ledger records them: at most 255 characters. */
+function whoText(value: string): string {
+  const who = value.trim();
+  if (who === "" || who.length > 255) {
+    throw new UsageError(
+      `--by: expected who acts, in 1 to 255 characters; got ${who.length.toLocaleString("en")}`,
+    );
+  }
+  return who;
+}
+
+/** A field given on the command line that is not one of the field options (register's --token-name). */
+function fieldText(flag: string, field: FieldName, value: string): string {
+  const parsed = parseFieldText(field, value);
+  if (!parsed.ok || typeof parsed.value !== "string") {
+    throw new UsageError(
+      `${flag}: ${JSON.stringify(value.slice(0, 60))} ${parsed.ok ? "is not text" : parsed.error}`,
+    );
+  }
+  return parsed.value;
+}
+
 /** A --reason, within what the ledger (and GitHub, for a denial) takes. */
 function reasonText(value: string): string {
   if (value.length > REASON_MAX) {
@@ -226,13 +248,6 @@ function actorOf(org: string, by: string, writer: Writer, run: string): Actor {
   return { org, by, writer, runId: `${run}-${randomUUID()}`, now: new Date() };
 }
 
-function login(flag: string, value: string): string {
-  if (!GITHUB_LOGIN.test(value)) {
-    throw new UsageError(`${flag}: "${value}" is not a GitHub login`);
-  }
-  return value;
-}
-
 function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
   const program = new Command("patrol")
     .description("Governs the fine-grained personal access tokens that reach a GitHub organization.")
@@ -275,7 +290,7 @@ function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
     .option("--all", "every token in the organization (break glass; needs --confirm ORG)")
     .option("--confirm <org>", "the organization's name again, for --all")
     .requiredOption("--reason <text>", "why: recorded in the ledger and told to Slack", reasonText)
-    .requiredOption("--by <who>", "who asks: recorded in the ledger and told to Slack")
+    .requiredOption("--by <who>", "who asks: recorded in the ledger and told to Slack", whoText)
     .option("--dry-run", "show what would be revoked and change nothing")
     .option("--json", "print one JSON document on stdout and nothing else there")
     .option("--function <name>", "invoke the deployed revoke Lambda (name or ARN) instead of running locally")
@@ -306,7 +321,7 @@ function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
     .description("import the spreadsheet of approved tokens (CSV); a bad file is refused whole")
     .argument("<file>", "CSV with columns token_name, owner, purpose, scope, permissions, …")
     .requiredOption("--org <org>", "GitHub organization login", org)
-    .option("--by <who>", "who is importing, for the audit trail (default: $USER)")
+    .option("--by <who>", "who is importing, for the audit trail (default: $USER)", whoText)
     .option("--ignore-column <heading...>", "leave out a column of the file on purpose (repeatable)")
     .option("--dry-run", "show what would change and write nothing")
     .option("--json", "print the outcome as JSON")
@@ -384,7 +399,7 @@ function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
       .requiredOption("--token-name <name>", "the token's name")
       .requiredOption("--owner <login>", "the token's owner")
       .option("--token-id <id>", "the token's id, if known (else it is matched by owner and name)")
-      .requiredOption("--by <who>", "who registers it")
+      .requiredOption("--by <who>", "who registers it", whoText)
       .option("--reason <text>", "why", reasonText, "registered by hand"),
   )
     .option("--json", "print the entry as JSON")
@@ -405,9 +420,10 @@ function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
           throw new UsageError(`--token-id: "${opts.tokenId}" is not a number`);
         }
         const tokenId = opts.tokenId === undefined ? null : Number(opts.tokenId);
-        const owner = login("--owner", opts.owner);
+        const owner = fieldText("--owner", "owner", opts.owner);
+        const tokenName = fieldText("--token-name", "tokenName", opts.tokenName);
         const { entry, history } = await change(opts.org, opts.by, (entries, ctx) =>
-          registerEntry(entries, { tokenName: opts.tokenName, owner, tokenId }, fields, opts.reason, ctx),
+          registerEntry(entries, { tokenName, owner, tokenId }, fields, opts.reason, ctx),
         );
         io.stdout(opts.json ? `${JSON.stringify(entry, null, 2)}\n` : formatEntry(entry, history));
       },
@@ -419,7 +435,7 @@ function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
         .command("update")
         .description("change what the register says about one token")
         .requiredOption("--org <org>", "GitHub organization login", org)
-        .requiredOption("--by <who>", "who changes it")
+        .requiredOption("--by <who>", "who changes it", whoText)
         .requiredOption("--reason <text>", "why", reasonText),
     ),
   )
@@ -448,7 +464,7 @@ function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
         .command(name)
         .description(description)
         .requiredOption("--org <org>", "GitHub organization login", org)
-        .requiredOption("--by <who>", "who says so")
+        .requiredOption("--by <who>", "who says so", whoText)
         .requiredOption("--reason <text>", "why", reasonText),
     )
       .option("--json", "print the entry as JSON")
@@ -498,7 +514,7 @@ function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
       )
       .requiredOption("--org <org>", "GitHub organization login", org)
       .requiredOption("--request-id <id>", "the request's id (pat_request_id)")
-      .requiredOption("--by <who>", "the reviewer");
+      .requiredOption("--by <who>", "the reviewer", whoText);
     (decision === "approve"
       ? withFieldOptions(command).option("--reason <text>", "a note for the ledger", reasonText)
       : command.requiredOption(

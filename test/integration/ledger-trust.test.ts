@@ -31,7 +31,7 @@ let dynamo: EmbeddedDynamo;
 let workDir: string;
 let seq = 0;
 /** Each test sweeps an org of its own; the App is installed on this many. */
-const ORG_COUNT = 40;
+const ORG_COUNT = 50;
 
 beforeAll(async () => {
   [loopback, dynamo] = await Promise.all([
@@ -460,6 +460,28 @@ describe("7. sizes are bounded before anything happens", () => {
     expect(loopback.github.requests.length).toBe(before);
     expect(t.org.grants().map((g) => g.id)).toContain(grant.id);
     expect((await t.show(701)).status).toBe("active");
+  });
+
+  it.each([
+    [
+      ["ledger", "flag", "--token-id", "1", "--by", "b".repeat(300), "--reason", "x"],
+      "--by: expected who acts, in 1 to 255 characters",
+    ],
+    [
+      ["ledger", "register", "--token-name", "t".repeat(300), "--owner", "amy", "--by", "lead"],
+      "--token-name:",
+    ],
+    [["ledger", "register", "--token-name", "t", "--owner", "not a login", "--by", "lead"], "--owner:"],
+    [
+      ["ledger", "update", "--token-id", "1", "--notes", "n".repeat(5000), "--by", "b", "--reason", "x"],
+      "--notes:",
+    ],
+  ])("%j is refused before anything is read", async (args, message) => {
+    const t = await setup();
+    const run = await t.patrol([...args.slice(0, 2), "--org", t.orgName, ...args.slice(2)]);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain(message);
+    expect(await t.exportJson()).toEqual([]);
   });
 
   it("a CSV with one 450 KB field is refused whole, naming the row and column", async () => {
