@@ -32,8 +32,6 @@ const SHARED_FIELDS: readonly (keyof LedgerEntry)[] = [
   "org",
   "owner",
   "status",
-  "scope",
-  "permissions",
   "approvedBy",
   "risks",
   "slack",
@@ -128,8 +126,12 @@ export function makeDynamoLedger(client: DynamoDBClient, tableName: string): Led
       const entries: LedgerEntry[] = [];
       const pool = new StringPool();
       await query(org, "ENTRY#", (items) => {
-        for (const { pk: _pk, sk: _sk, ...item } of items)
-          entries.push(pool.internFields(parseStoredEntry(item), SHARED_FIELDS));
+        for (const { pk: _pk, sk: _sk, ...item } of items) {
+          const entry = pool.internFields(parseStoredEntry(item), SHARED_FIELDS);
+          entry.permissions = pool.share(entry.permissions);
+          entry.scope = pool.share(entry.scope);
+          entries.push(entry);
+        }
       });
       return entries;
     },

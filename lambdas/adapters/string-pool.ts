@@ -6,12 +6,26 @@
  */
 export class StringPool {
   readonly #strings = new Map<string, string>();
+  readonly #values = new Map<string, object>();
 
   intern<T extends string | null | undefined>(value: T): T {
     if (typeof value !== "string") return value;
     const known = this.#strings.get(value);
     if (known !== undefined) return known as T;
     this.#strings.set(value, value);
+    return value;
+  }
+
+  /**
+   * One copy of each equal small value (an approved permission set, a scope), by its JSON. The value is
+   * shared: whoever holds it treats it as read-only, as the ledger's entries are (a change makes a new one).
+   */
+  share<T extends object | null>(value: T): T {
+    if (value === null) return value;
+    const key = JSON.stringify(value);
+    const known = this.#values.get(key);
+    if (known !== undefined) return known as T;
+    this.#values.set(key, value);
     return value;
   }
 
