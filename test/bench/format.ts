@@ -166,7 +166,7 @@ function note(results: BenchResults): string {
   const o = results.options;
   return (
     `GitHub answers each call after ${o.latencyMs} ms; calls are serial. Floor = ceil(N/100) list pages + ceil(R/100) bulk revocations + request pages + 2 auth calls (installation lookup, token). ` +
-    `DynamoDB read floor: pages of one unlimited Query (1 MB each); write floor: one conditional put per changed entry, one more per revocation (its intent, written before the call), events 25 a BatchWriteItem. ` +
+    `DynamoDB read floor: pages of one unlimited Query (1 MB each); write floor: one conditional put per changed entry, two more per revocation (its intent, written before the call, and its outcome, written before the digest), events 25 a BatchWriteItem. ` +
     `"floor + write spacing" adds the 1 s that @octokit/plugin-throttling keeps between writes, as GitHub asks. ` +
     `CPU and peak RSS are the sweep process's own (the bundled sweep Lambda, cold, with the heap flags Lambda's Node.js runtime passes at ${LAMBDA_MEMORY_MB} MB: ${lambdaHeapFlags(LAMBDA_MEMORY_MB).join(" ")}). Steady state: 1% of tokens revoked, 5% expiring, 0.05% unregistered, ledger with ${Math.round(o.history * 100)}% more entries of past revocations. ` +
     `node ${results.node}, ${results.cpus} CPUs, load average ${results.load.before.toFixed(1)} before and ${results.load.after.toFixed(1)} after.`

@@ -99,7 +99,10 @@ export interface SizeResult {
     /** Distinct entries the sweep wrote: more than `changedEntries` means writes of unchanged entries. */
     entriesWritten: number;
     events: number;
-    /** changed entries + one intent per revocation (written before the call) + events / 25. */
+    /**
+     * changed entries + two puts per revocation (its intent, written before the call, and its outcome,
+     * written before the digest as DESIGN asks) + events / 25.
+     */
     writeFloor: number;
     writeRatio: number;
   };
@@ -473,7 +476,7 @@ async function measureSize(
       if (seededVersions.get(key) !== Number(item.version)) entriesWritten++;
     }
     const events = (await readAll(doc, scenario.org, "EVENT#")).items.length;
-    const writeFloor = changedEntries + revocationsNeeded + Math.ceil(events / BATCH);
+    const writeFloor = changedEntries + 2 * revocationsNeeded + Math.ceil(events / BATCH);
     const latencyFloorMs = floor * latencyMs;
     const writeCalls = Math.ceil(revocationsNeeded / PAGE);
     const spacedFloorMs =
