@@ -307,7 +307,10 @@ export function parseLedgerCsv(input: string | Uint8Array, options: CsvImportOpt
       if (text === "" && (REQUIRED_COLUMNS as readonly string[]).includes(column.column)) continue;
       const parsed = parseFieldText(column.field, text);
       if (!parsed.ok) rowProblems.push(problem(rec, column.column, `${show(text)} ${parsed.error}`));
-      else (column.audit ? audit : fields)[column.field] = parsed.value;
+      // An empty token id says the sheet does not know it, not that the ledger should forget it.
+      else if (!(column.field === "tokenId" && parsed.value === null)) {
+        (column.audit ? audit : fields)[column.field] = parsed.value;
+      }
     }
     const tokenName = typeof fields.tokenName === "string" ? fields.tokenName : "";
     const owner = typeof fields.owner === "string" ? fields.owner : "";

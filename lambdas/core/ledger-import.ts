@@ -1,5 +1,6 @@
-import { type ChangeContext, entryIdForName, entryIdForToken, LedgerChanges } from "./ledger/changes";
+import { type ChangeContext, LedgerChanges } from "./ledger/changes";
 import { newEntry } from "./ledger/fields";
+import { entryIdForName, entryIdForToken } from "./ledger/ids";
 import { isLive, mayTransition } from "./ledger/lifecycle";
 import { IMPORTABLE_STATUSES, type LedgerRecord } from "./ledger-csv";
 import type { EntryWrite, LedgerEntry } from "./types";

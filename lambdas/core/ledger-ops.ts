@@ -1,11 +1,6 @@
-import {
-  type ChangeContext,
-  entryIdForName,
-  entryIdForToken,
-  LedgerChanges,
-  requestedEntry,
-} from "./ledger/changes";
+import { type ChangeContext, LedgerChanges, requestedEntry } from "./ledger/changes";
 import { newEntry } from "./ledger/fields";
+import { entryIdForName, entryIdForToken } from "./ledger/ids";
 import { isLive, LifecycleError, missingForApproval, missingForRegistration } from "./ledger/lifecycle";
 import { describeRef, type EntryRef, LedgerIndex } from "./ledger/match";
 import type { EntryWrite, LedgerEntry, PatRequest, Status } from "./types";
@@ -83,9 +78,13 @@ export function registerEntry(
     const entry = changes.adoptIfComplete(existing.entryId, reason);
     return { entry, writes: changes.writes() };
   }
-  if (existing && isLive(existing.status)) {
+  // One token, one entry: a token the ledger holds (live, or revoked and gone with its history) is
+  // changed with update, never registered a second time past its story.
+  const holder = token.tokenId !== null ? changes.index.withTokenId(token.tokenId) : undefined;
+  const clash = holder ?? (existing && isLive(existing.status) ? existing : undefined);
+  if (clash) {
     throw new LedgerOpError(
-      `${token.owner}/${token.tokenName} is already in the ledger as entry ${existing.entryId} (status ${existing.status}); change it with update`,
+      `${token.owner}/${token.tokenName} is already in the ledger as entry ${clash.entryId} (status ${clash.status}); change it with update`,
     );
   }
   const base =

@@ -1,6 +1,7 @@
 import * as z from "zod";
 import { type ChangeContext, discoveredEntry, LedgerChanges } from "./ledger/changes";
 import { newEntry, REASON_MAX } from "./ledger/fields";
+import { entryIdForClassic } from "./ledger/ids";
 import { LedgerIndex } from "./ledger/match";
 import { LoginSchema, OrgSchema } from "./login";
 import type { EntryWrite, Grant, LedgerEntry } from "./types";
@@ -356,7 +357,7 @@ export function recordClassic(
   const changes = new LedgerChanges(entries, ctx);
   const nowIso = ctx.now.toISOString();
   for (const cred of removed) {
-    const entryId = `classic-${cred.credentialId}`;
+    const entryId = entryIdForClassic(cred.credentialId);
     const fields = {
       status: "revoked" as const,
       revokedReason: "on-demand" as const,

@@ -1,12 +1,7 @@
 import { formatPermissions, formatScope, permissionDrift, selectionExceeds } from "./ledger/access";
-import {
-  type ChangeContext,
-  discoveredEntry,
-  entryIdForToken,
-  LedgerChanges,
-  requestedEntry,
-} from "./ledger/changes";
+import { type ChangeContext, discoveredEntry, LedgerChanges, requestedEntry } from "./ledger/changes";
 import { newEntry } from "./ledger/fields";
+import { entryIdForToken } from "./ledger/ids";
 import { isLive } from "./ledger/lifecycle";
 import type { Policy } from "./policy";
 import type {
@@ -229,8 +224,9 @@ class Matcher {
 
   match(tokenId: number, owner: string, tokenName: string): Match | null {
     const index = this.changes.index;
+    // A token's own entry is its own, even when that entry is handing its registration to a successor.
     const known = index.match({ tokenId, owner, tokenName });
-    if (known && !this.claimed.has(known.entryId)) return { entry: known, how: "known" };
+    if (known) return { entry: known, how: "known" };
     // Only an approved token that ran its course is renewed: never a flagged, retired or revoked one.
     const renewable = index
       .withName(owner, tokenName)

@@ -132,3 +132,22 @@ describe("import → export → import", () => {
     );
   });
 });
+
+describe("planImport keeps what the sheet does not know", () => {
+  it("an empty token_id cell leaves the token id the sweep learned", () => {
+    const known = entry({ tokenId: 7, tokenName: "t", owner: "amy", purpose: "old" });
+    const { writes } = planImport(
+      parseLedgerCsv("token_name,owner,token_id,purpose\nt,amy,,new\n"),
+      [known],
+      ctx,
+      "a.csv",
+    );
+    expect(applyWrites([known], writes)[0]).toMatchObject({ tokenId: 7, purpose: "new" });
+  });
+
+  it("a spreadsheet's ID column is not taken for token ids", () => {
+    expect(() => parseLedgerCsv("ID,token_name,owner\n1,t,amy\n")).toThrow(
+      /column "ID" \(column 1\) is not a ledger field/,
+    );
+  });
+});

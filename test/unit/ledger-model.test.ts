@@ -199,3 +199,12 @@ describe("the field declaration", () => {
     });
   });
 });
+
+describe("classic PAT entries", () => {
+  it("are never matched by name to a fine-grained token", () => {
+    const classic = entry({ entryId: "classic-7001", tokenId: null, owner: "amy", tokenName: "deploy-bot" });
+    expect(
+      new LedgerIndex([classic]).match({ tokenId: 101, owner: "amy", tokenName: "deploy-bot" }),
+    ).toBeUndefined();
+  });
+});

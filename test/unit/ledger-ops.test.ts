@@ -246,6 +246,21 @@ describe("summarizeLedger", () => {
   });
 });
 
+describe("registerEntry: one token, one entry", () => {
+  it.each(["revoked", "gone", "active"] as const)("refuses a token id a %s entry holds", (status) => {
+    const held = entry({ tokenId: 101, status });
+    expect(() =>
+      registerEntry(
+        [held],
+        { tokenName: "deploy-bot", owner: "alice", tokenId: 101 },
+        { purpose: "p" },
+        "again",
+        ctx(),
+      ),
+    ).toThrow(/already in the ledger as entry token-101/);
+  });
+});
+
 describe("planImport", () => {
   const csv = [
     "token_name,owner,purpose,status,token_id",

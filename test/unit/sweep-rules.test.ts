@@ -709,8 +709,12 @@ describe("planSweep: renewal", () => {
       slack: "U0OPS",
     });
     expect(actions(writeFor(result, "token-102"))).toEqual(["renewal"]);
-    expect(entryIn(result, "token-101")?.renew).toBe(false);
-    expect(result.revocations).toEqual([expect.objectContaining({ patId: 1, reason: "expired" })]);
+    expect(entryIn(result, "token-101")).toMatchObject({ renew: false, status: "active" });
+    // The old token keeps its own entry: it is revoked as that entry, not rediscovered as a stranger.
+    expect(result.revocations).toEqual([
+      expect.objectContaining({ entryId: "token-101", patId: 1, reason: "expired" }),
+    ]);
+    expect(result.entries.map((e) => e.entryId).sort()).toEqual(["token-101", "token-102"]);
     expect(alertKinds(result)).toEqual([]);
   }
 

@@ -2,6 +2,7 @@ import { isDeepStrictEqual } from "node:util";
 import type { EntryWrite, Grant, LedgerEntry, LedgerEvent, PatRequest, Status } from "../types";
 import { formatPermissions } from "./access";
 import { maxLength, newEntry } from "./fields";
+import { entryIdForToken } from "./ids";
 import { assertTransition, missingForRegistration, type Writer } from "./lifecycle";
 import { LedgerIndex } from "./match";
 
@@ -171,16 +172,6 @@ export class LedgerChanges {
 /** Going `gone` remembers the status it left, to return to if the grant is listed again. */
 function goneFrom(from: Status, to: Status): Status | null {
   return to === "gone" ? from : null;
-}
-
-/** The entry id of a token patrol knows by id. */
-export function entryIdForToken(tokenId: number): string {
-  return `token-${tokenId}`;
-}
-
-/** The entry id of a token registered by name, before its token id is known. */
-export function entryIdForName(owner: string, tokenName: string): string {
-  return `name-${owner.toLowerCase()}-${tokenName.replace(/[^A-Za-z0-9._-]+/g, "_")}`;
 }
 
 /** What GitHub says of a token, listed as a grant or a request, as a new entry's first facts. */

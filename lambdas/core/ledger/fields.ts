@@ -333,7 +333,7 @@ export const FIELDS = {
     schema: z.number().int().positive().nullable(),
     initial: null,
     text: idText("a token id"),
-    csv: { column: "token_id", spellings: ["token id", "id"] },
+    csv: { column: "token_id", spellings: ["token id"] },
   }),
   /** Slack member id to mention in alerts. */
   slack: field({

@@ -1,4 +1,5 @@
 import type { LedgerEntry } from "../types";
+import { isClassicEntry } from "./ids";
 import { isLive } from "./lifecycle";
 
 /**
@@ -61,7 +62,8 @@ export class LedgerIndex {
     }
     this.byId.set(entry.entryId, entry);
     if (entry.tokenId !== null) push(this.byTokenId, entry.tokenId, entry);
-    push(this.byName, nameKey(entry.owner, entry.tokenName), entry);
+    // A classic PAT's entry is never a fine-grained token's, whatever their names.
+    if (!isClassicEntry(entry.entryId)) push(this.byName, nameKey(entry.owner, entry.tokenName), entry);
   }
 
   get(entryId: string): LedgerEntry | undefined {
