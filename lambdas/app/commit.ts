@@ -41,19 +41,23 @@ export async function commit<T>(
   /** The decision already made on `view` as it stands, when the caller has it (the sweep's plan). */
   first?: ReturnType<Decide<T>>,
 ): Promise<Committed<T>> {
-  let pending: Set<string> | null = null;
+  const done = new Set<string>();
   let written = 0;
   let conflicts = 0;
   for (let attempt = 1; ; attempt++) {
     const decision = attempt === 1 && first ? first : decide(view);
-    // After a conflict only the entries re-read are decided again: the others are written already, and
-    // a decision that adds an event even when nothing changes (a failed attempt's note) must not repeat.
-    const writes = pending
-      ? decision.writes.filter((w) => pending?.has(w.entry.entryId) || !view.has(w.entry.entryId))
-      : decision.writes;
+    // Decided again on the entries as they now stand, an entry already written has nothing left to change,
+    // unless the re-read changed the decision about it (a cap no longer exceeded, say): that is written.
+    // A write that only notes an attempt (no field changes) is not repeated for an entry already written.
+    const writes = decision.writes.filter(
+      (w) => !done.has(w.entry.entryId) || w.events.some((e) => Object.keys(e.changes).length > 0),
+    );
     const outcome = await ledger.write(writes);
     written += outcome.written.length;
-    for (const entry of outcome.written) view.set(entry.entryId, entry);
+    for (const entry of outcome.written) {
+      view.set(entry.entryId, entry);
+      done.add(entry.entryId);
+    }
     if (outcome.conflicts.length === 0)
       return { result: decision.result, written, conflicts, unresolved: [] };
     conflicts += outcome.conflicts.length;
@@ -62,6 +66,5 @@ export async function commit<T>(
     if (attempt === ATTEMPTS) {
       return { result: decision.result, written, conflicts, unresolved: outcome.conflicts };
     }
-    pending = new Set(ids);
   }
 }

@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from "node:util";
 import { type ChangeContext, LedgerChanges } from "./ledger/changes";
 import { newEntry } from "./ledger/fields";
 import { entryIdForName, entryIdForToken } from "./ledger/ids";
@@ -66,24 +67,30 @@ export function planImport(
     const patch: Partial<LedgerEntry> = { ...record.fields };
     const wanted = record.status;
     if (wanted !== null && wanted !== found.status) {
-      // A spreadsheet never brings back a token patrol saw revoked or gone, and never unflags one.
+      // A spreadsheet never brings back a token patrol saw revoked or gone, and never unflags one; an
+      // unregistered token becomes active only by its registration (purpose and approver), below.
+      const adopting = found.status === "unregistered" && wanted === "active";
       if (
+        !adopting &&
         isLive(found.status) &&
         IMPORTABLE_STATUSES.includes(wanted) &&
         mayTransition(found.status, wanted, ctx.writer)
       ) {
         patch.status = wanted;
-      } else {
+      } else if (!adopting) {
         notes.push(`status stays ${found.status} (the row says ${wanted})`);
       }
     }
     const before = changes.existing(found.entryId);
     changes.update(found.entryId, patch, "imported", why);
     const after = changes.adoptIfComplete(found.entryId, why);
+    if (after.status === "unregistered" && wanted === "active") {
+      notes.push(
+        "status stays unregistered (the row says active; registering it needs its purpose and approver)",
+      );
+    }
     const changed = (Object.keys(after) as (keyof LedgerEntry)[]).filter(
-      (k) =>
-        !["version", "updatedAt", "updatedBy"].includes(k) &&
-        JSON.stringify(before[k]) !== JSON.stringify(after[k]),
+      (k) => !["version", "updatedAt", "updatedBy"].includes(k) && !isDeepStrictEqual(before[k], after[k]),
     );
     outcomes.push({
       row: record.row,

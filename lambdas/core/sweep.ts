@@ -549,7 +549,8 @@ function reconcileRequest(
   };
   if (!entry.purpose && fromRequest.purpose) patch.purpose = fromRequest.purpose;
   if (Object.keys(entry.permissions).length === 0) patch.permissions = request.permissions;
-  if (isTerminal(entry.status)) patch.status = "requested";
+  // Requested again after being revoked or gone: a compromised token comes back flagged, any other as a request.
+  if (isTerminal(entry.status)) patch.status = COMPROMISED.has(entry.revokedReason) ? "flagged" : "requested";
   changes.update(
     entry.entryId,
     patch,
@@ -630,6 +631,17 @@ export function completeRevocations(
     const before = changes.get(revocation.entryId);
     if (!before) continue;
     const outcome = byPat.get(revocation.patId);
+    const pending = before.pendingRevocation;
+    if (pending?.runId !== ctx.runId || pending.patId !== revocation.patId) {
+      // Another writer finished or replaced this revocation meanwhile (an on-demand revocation, say): its
+      // record stands, and a compromise reason is never rewritten as a policy one.
+      changes.note(
+        revocation.entryId,
+        "revoke-outcome",
+        `grant ${revocation.patId}: ${outcome?.ok ? "revoked" : (outcome?.error ?? "no outcome")}; the entry's own record (${before.status}${before.revokedReason ? `, ${before.revokedReason}` : ""}) is kept`,
+      );
+      continue;
+    }
     if (!outcome?.ok) {
       changes.note(
         revocation.entryId,

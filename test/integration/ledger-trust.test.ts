@@ -221,6 +221,29 @@ describe("1. another writer between a run's read and its write: its change survi
     expect(next.alerts.filter((a) => a.kind === "expiring")).toEqual([]);
   });
 
+  it("a decision that changes when re-read is written before it is acted on (the cap no longer exceeded)", async () => {
+    const t = await setup({ maxRevocationsPerRun: 1 });
+    addGrant(t.org, 111, "amy", "b");
+    addGrant(t.org, 112, "amy", "c");
+    const csv = `${HEADER},status\nb,amy,111,old,lead,no,retired\nc,amy,112,old,lead,no,retired\n`;
+    expect((await t.importCsv(csv)).code).toBe(0);
+
+    // Two retired tokens exceed the cap of one; an operator flags one of them mid-sweep, so on the re-read
+    // only one policy revocation is left, within the cap.
+    const report = await t.sweep({
+      wrap: interleave("token-111", "synced", () => t.flag(111, "leaked").then(() => {})),
+    });
+
+    expect(report.errors).toEqual([]);
+    expect(report.revoked.map((r) => [r.tokenId, r.reason]).sort()).toEqual([
+      [111, "flagged"],
+      [112, "not-needed"],
+    ]);
+    const actions = (await t.show(112)).history.map((e) => e.action);
+    expect(actions.indexOf("revoke-intent")).toBeGreaterThanOrEqual(0);
+    expect(actions.indexOf("revoke-intent")).toBeLessThan(actions.indexOf("revoked"));
+  });
+
   it("an operator's change landing before an on-demand revocation records its intent survives the revocation", async () => {
     const t = await setup();
     addGrant(t.org, 104, "amy", "deploy");

@@ -64,9 +64,32 @@ describe("planImport", () => {
     expect(writes[0]?.entry.status).toBe("active");
     expect(writes[0]?.events[0]).toMatchObject({
       actor: "ops-sam",
-      action: "imported",
-      reason: "imported from a.csv, row 2",
+      action: "adopted",
+      reason: "registered: imported from a.csv, row 2",
     });
+  });
+
+  it("leaves an unregistered token unregistered while the sheet gives it no purpose or approver", () => {
+    const seen = entry({
+      tokenId: 7,
+      tokenName: "t",
+      owner: "amy",
+      status: "unregistered",
+      purpose: "",
+      approvedBy: "",
+    });
+
+    const { writes, outcomes } = planImport(
+      parseLedgerCsv("token_name,owner,token_id,status\nt,amy,7,active\n"),
+      [seen],
+      ctx,
+      "a.csv",
+    );
+
+    expect(writes).toEqual([]);
+    expect(outcomes[0]?.detail).toContain(
+      "status stays unregistered (the row says active; registering it needs its purpose and approver)",
+    );
   });
 });
 

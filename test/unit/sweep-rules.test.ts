@@ -914,6 +914,58 @@ describe("planSweep: pending requests", () => {
   });
 });
 
+describe("review findings", () => {
+  it("an outcome never rewrites a revocation another writer finished meanwhile", () => {
+    const revocation = {
+      entryId: "token-101",
+      patId: 1,
+      tokenId: 101,
+      tokenName: "deploy-bot",
+      owner: "alice",
+      reason: "unregistered" as const,
+      detail: "unregistered for 7 days or more",
+    };
+    // The on-demand revocation finished first: its reason is on the entry, its intent gone.
+    const finished = entry({
+      status: "revoked",
+      revokedReason: "on-demand",
+      revokedDetail: "in a gist",
+      revokedBy: "jane",
+      revokedAt: days(0),
+      pendingRevocation: null,
+    });
+
+    const { writes, alerts } = completeRevocations(
+      [finished],
+      [revocation],
+      [{ patId: 1, ok: true }],
+      context(),
+    );
+
+    expect(writes[0]?.entry).toMatchObject({
+      status: "revoked",
+      revokedReason: "on-demand",
+      revokedBy: "jane",
+    });
+    expect(writes[0]?.events.map((e) => e.action)).toEqual(["revoke-outcome"]);
+    expect(alerts).toEqual([]);
+  });
+
+  it("a token revoked as compromised and requested again comes back flagged", () => {
+    const revoked = entry({
+      tokenId: 201,
+      tokenName: "ci-reader",
+      owner: "carol",
+      status: "revoked",
+      revokedReason: "on-demand",
+    });
+
+    const result = plan({ requests: [request()], ledger: [revoked] });
+
+    expect(entryIn(result, "token-101")?.status).toBe("flagged");
+  });
+});
+
 describe("planSweep: the revocation cap", () => {
   const expired = (n: number) => token(n, { tokenExpired: true });
   const flagged = token(9, {}, { status: "flagged" });

@@ -33,7 +33,8 @@ export const TRANSITIONS: readonly Row[] = [
 
   ["requested", "active", ["sweep", "review", "webhook"], "the request was approved"],
   ["requested", "gone", ["sweep", "review", "webhook"], "the request was denied or withdrawn"],
-  ["requested", "flagged", ["operator", "revoke", "slack"], "compromised"],
+  ["requested", "flagged", ["operator", "import", "revoke", "slack"], "compromised"],
+  ["revoked", "flagged", ["sweep"], "requested again after a compromise"],
   ["requested", "revoked", ["sweep"], "a revocation in flight confirmed"],
 
   ["unregistered", "active", ["operator", "import", "slack"], "adopted: purpose and approver given"],
