@@ -21,7 +21,14 @@
 import { parse } from "csv-parse/sync";
 import { stringify } from "csv-stringify/sync";
 import { nearest } from "./ledger/access";
-import { CSV_FIELDS, type CsvField, type FieldName, formatField, parseFieldText } from "./ledger/fields";
+import {
+  CSV_FIELDS,
+  type CsvField,
+  type FieldName,
+  formatField,
+  parseFieldText,
+  splitLegacyReason,
+} from "./ledger/fields";
 import { nameKey } from "./ledger/match";
 import { type LedgerEntry, type LedgerEvent, STATUSES, type Status } from "./types";
 
@@ -312,6 +319,10 @@ export function parseLedgerCsv(input: string | Uint8Array, options: CsvImportOpt
         (column.audit ? audit : fields)[column.field] = parsed.value;
       }
     }
+    // An export from before reasons were codes has the sentence inside the reason cell.
+    const reasonCell = [...columns].find(([, c]) => c.field === "revokedReason");
+    const legacyReason = reasonCell ? splitLegacyReason((rec.fields[reasonCell[0]] ?? "").trim()) : null;
+    if (legacyReason && audit.revokedDetail === undefined) audit.revokedDetail = legacyReason.detail;
     const tokenName = typeof fields.tokenName === "string" ? fields.tokenName : "";
     const owner = typeof fields.owner === "string" ? fields.owner : "";
     const tokenId = typeof fields.tokenId === "number" ? fields.tokenId : null;

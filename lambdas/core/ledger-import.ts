@@ -4,6 +4,7 @@ import { newEntry } from "./ledger/fields";
 import { entryIdForName, entryIdForToken } from "./ledger/ids";
 import { isLive, mayTransition } from "./ledger/lifecycle";
 import { IMPORTABLE_STATUSES, type LedgerRecord } from "./ledger-csv";
+import { LedgerOpError } from "./ledger-ops";
 import type { EntryWrite, LedgerEntry } from "./types";
 
 export type ImportAction = "added" | "updated" | "unchanged";
@@ -35,6 +36,16 @@ export function planImport(
   for (const record of records) {
     const why = `imported from ${source}, row ${record.row}`;
     const found = changes.index.match(record);
+    if (record.tokenId === null) {
+      // A row that names a token only by owner and name must name one token: with two live entries of
+      // that name (a token and its renewal) it could change the wrong one.
+      const live = changes.index.withName(record.owner, record.tokenName).filter((e) => isLive(e.status));
+      if (live.length > 1) {
+        throw new LedgerOpError(
+          `row ${record.row}: ${record.owner}/${record.tokenName} matches ${live.length} entries (${live.map((e) => e.entryId).join(", ")}); add the token_id to say which`,
+        );
+      }
+    }
     if (!found) {
       const base =
         record.tokenId !== null

@@ -165,7 +165,12 @@ describe("parseScope", () => {
     { text: "  ALL ", selection: "all", repositories: [] },
     { text: "subset: api, web", selection: "subset", repositories: ["api", "web"] },
     { text: "selected: api", selection: "subset", repositories: ["api"] },
-    { text: "only api web", selection: "subset", repositories: ["api", "web"] },
+    { text: "only: api web", selection: "subset", repositories: ["api", "web"] },
+    { text: "All repositories", selection: "all", repositories: [] },
+    { text: "Public repositories (read-only)", selection: "none", repositories: [] },
+    { text: "Only select repositories", selection: "subset", repositories: [] },
+    { text: "Only select repositories: api, web", selection: "subset", repositories: ["api", "web"] },
+    { text: "selected(3)", selection: "subset", repositories: [] },
     { text: "Subset", selection: "subset", repositories: [] },
     { text: "none", selection: "none", repositories: [] },
     { text: "public", selection: "none", repositories: [] },
@@ -173,7 +178,7 @@ describe("parseScope", () => {
     expect(parseScope(text)).toEqual({ ok: true, value: { selection, repositories } });
   });
 
-  it.each(["api, web", "allrepos", "see the wiki", "all: api"])(
+  it.each(["api, web", "allrepos", "see the wiki", "all: api", "all except prod", "only api web"])(
     "refuses '%s', saying what a scope is",
     (text) => {
       const parsed = parseScope(text);

@@ -202,6 +202,13 @@ describe("parseLedgerCsv: reading CSV", () => {
     });
   });
 
+  it("reads an export from before reasons were codes: the code, and the sentence apart", () => {
+    const [record] = parseLedgerCsv(
+      `${HEADER},entry_id,revoked_reason\nbot,octocat,token-7,expired: expired 2026-02-01\n`,
+    );
+    expect(record?.audit).toMatchObject({ revokedReason: "expired", revokedDetail: "expired 2026-02-01" });
+  });
+
   it("refuses audit values that are not what an export writes", () => {
     const text = `${HEADER},pat_id,revoked_at\nbot,octocat,12x,yesterday\n`;
     expect(() => rows(text)).toThrow(/column pat_id[\s\S]*column revoked_at/);

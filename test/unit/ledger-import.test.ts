@@ -174,3 +174,13 @@ describe("planImport keeps what the sheet does not know", () => {
     );
   });
 });
+
+describe("planImport refuses a row it cannot place", () => {
+  it("a row without token id whose name two live entries hold (a token and its renewal) is refused", () => {
+    const old = entry({ entryId: "token-7", tokenId: 7, tokenName: "t", owner: "amy", renew: false });
+    const renewed = entry({ entryId: "token-8", tokenId: 8, tokenName: "t", owner: "amy", renew: true });
+    expect(() =>
+      planImport(parseLedgerCsv("token_name,owner,status\nt,amy,flagged\n"), [old, renewed], ctx, "a.csv"),
+    ).toThrow(/row 2: amy\/t matches 2 entries \(token-7, token-8\); add the token_id to say which/);
+  });
+});

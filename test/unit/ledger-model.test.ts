@@ -200,6 +200,22 @@ describe("the field declaration", () => {
   });
 });
 
+describe("items from before the ledger was structured", () => {
+  it.each([
+    [{ revokedReason: "leaked in CI logs" }, { revokedReason: null, revokedDetail: "leaked in CI logs" }],
+    [
+      { revokedReason: "on-demand: laptop stolen" },
+      { revokedReason: "on-demand", revokedDetail: "laptop stolen" },
+    ],
+    [{ scope: "All repositories" }, { scope: { selection: "all", repositories: [] } }],
+    [{ scope: "all repos but prod" }, { scope: { selection: "all", repositories: [] } }],
+    [{ scope: "see the wiki" }, { scope: null }],
+  ])("%j is read as %j, never refused", (legacy, read) => {
+    const item = { ...entry(), revokedDetail: undefined, ...legacy } as Record<string, unknown>;
+    expect(parseStoredEntry(item)).toMatchObject(read);
+  });
+});
+
 describe("classic PAT entries", () => {
   it("are never matched by name to a fine-grained token", () => {
     const classic = entry({ entryId: "classic-7001", tokenId: null, owner: "amy", tokenName: "deploy-bot" });

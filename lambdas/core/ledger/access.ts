@@ -203,14 +203,26 @@ const SELECTION_WORDS: Readonly<Record<string, RepositorySelection>> = {
   only: "subset",
 };
 
-/** `all`, `none`, `subset: api, web` (or `selected: …`, `only …`). */
+/** Words GitHub and runbooks put after the selection ("All repositories", "Only select repositories"). */
+const SCOPE_WORDS = /^(?:select|selected|repository|repositories|repos?|only|read-only|\([^)]*\))$/i;
+
+/**
+ * `all`, `none`, `subset: api, web`, and GitHub's own wording: "All repositories", "Public repositories
+ * (read-only)", "Only select repositories: api, web". Repositories are named after a colon, only for a
+ * subset; any other word makes it not a scope, so that "all except prod" is never read as all.
+ */
 export function parseScope(text: string): Parsed<Scope> {
-  const match = /^\s*([A-Za-z]+)\s*[:(]?\s*(.*?)\s*\)?\s*$/s.exec(text);
-  const selection = match ? SELECTION_WORDS[(match[1] ?? "").toLowerCase()] : undefined;
-  if (!match || selection === undefined) {
+  const [head = "", list] = text.split(/:(.*)/s);
+  const [, word = "", after = ""] = /^\s*([A-Za-z]*)(.*)$/s.exec(head) ?? [];
+  const rest = after
+    .trim()
+    .split(/\s+(?![^(]*\))/)
+    .filter(Boolean);
+  const selection = SELECTION_WORDS[word.toLowerCase()];
+  if (selection === undefined || !rest.every((w) => SCOPE_WORDS.test(w))) {
     return { ok: false, error: "is not a scope; expected all, none, or subset: repo-a, repo-b" };
   }
-  const repositories = (match[2] ?? "")
+  const repositories = (list ?? "")
     .split(/[,;\s]+/)
     .map((r) => r.trim())
     .filter(Boolean);
@@ -218,6 +230,23 @@ export function parseScope(text: string): Parsed<Scope> {
     return { ok: false, error: "names repositories, which only a subset does: subset: repo-a, repo-b" };
   }
   return { ok: true, value: { selection, repositories } };
+}
+
+/**
+ * A scope as the register kept it before it was checked: by its first word, as the old sweep read it
+ * (free text that names no selection approved none in particular: null).
+ */
+export function legacyScope(text: string): Scope | null {
+  const parsed = parseScope(text);
+  if (parsed.ok) return parsed.value;
+  const selection =
+    SELECTION_WORDS[
+      text
+        .trim()
+        .toLowerCase()
+        .split(/[\s:;,(]/)[0] ?? ""
+    ];
+  return selection ? { selection, repositories: [] } : null;
 }
 
 export function formatScope(scope: Scope): string {

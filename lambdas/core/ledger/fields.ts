@@ -1,9 +1,10 @@
 import * as z from "zod";
 import { GITHUB_LOGIN } from "../login";
-import { type PermissionMap, REVOKE_REASONS, STATUSES } from "../types";
+import { type PermissionMap, REVOKE_REASONS, type RevokeReason, STATUSES } from "../types";
 import {
   formatPermissions,
   formatScope,
+  legacyScope,
   type Parsed,
   parsePermissions,
   parseScope,
@@ -211,9 +212,7 @@ const PermissionMapSchema = z.preprocess(
 
 const ScopeSchema = z.preprocess((value) => {
   if (typeof value !== "string") return value;
-  if (value.trim() === "") return null;
-  const parsed = parseScope(value);
-  return parsed.ok ? parsed.value : null; // old free text that names no selection approved none
+  return value.trim() === "" ? null : legacyScope(value);
 }, z.object({ selection: z.enum(["all", "subset", "none"]), repositories: z.array(z.string()) }).nullable());
 
 const PendingRevocationSchema = z.object({
@@ -387,7 +386,9 @@ export const FIELDS = {
     text: {
       parse: (text) => {
         if (text.trim() === "") return ok(null);
-        const parsed = RevokeReasonSchema.safeParse(text.trim());
+        // An export from before reasons were codes says `code: detail`.
+        const code = splitLegacyReason(text.trim())?.code ?? text.trim();
+        const parsed = RevokeReasonSchema.safeParse(code);
         return parsed.success
           ? ok(parsed.data)
           : bad(`is not a reason; expected one of ${REVOKE_REASONS.join(", ")}`);
@@ -474,6 +475,13 @@ function isObject(value: unknown): value is object {
   return typeof value === "object" && value !== null;
 }
 
+/** `expired: expired 2026-05-01 …` (a reason as one string, before codes) → its code and its sentence. */
+export function splitLegacyReason(text: string): { code: RevokeReason; detail: string } | null {
+  const match = /^([a-z-]+): (.*)$/s.exec(text);
+  const code = REVOKE_REASONS.find((r) => r === match?.[1]);
+  return code && match ? { code, detail: match[2] ?? "" } : null;
+}
+
 export class MalformedEntryError extends Error {
   override name = "MalformedEntryError";
 }
@@ -489,12 +497,13 @@ export function parseStoredEntry(item: Record<string, unknown>): LedgerEntry {
       item[name] === undefined ? spec.initial : item[name],
     ]),
   );
-  // Items written before reasons were codes kept `reason: detail` in one string.
-  const legacy =
-    typeof filled.revokedReason === "string" ? /^([a-z-]+): (.*)$/s.exec(filled.revokedReason) : null;
-  if (legacy && (REVOKE_REASONS as readonly string[]).includes(legacy[1] ?? "")) {
-    filled.revokedReason = legacy[1];
-    filled.revokedDetail ??= legacy[2] ?? null;
+  // Items written before reasons were codes kept `reason: detail` in one string, or any text an import
+  // put there: a code is read out of it, and the text kept as the detail.
+  const reason = filled.revokedReason;
+  if (typeof reason === "string" && !(REVOKE_REASONS as readonly string[]).includes(reason)) {
+    const legacy = splitLegacyReason(reason);
+    filled.revokedReason = legacy?.code ?? null;
+    filled.revokedDetail ??= legacy?.detail ?? reason;
   }
   const parsed = LedgerEntrySchema.safeParse(filled);
   if (!parsed.success) {
