@@ -5,6 +5,7 @@ import {
   GetCommand,
   PutCommand,
   paginateQuery,
+  QueryCommand,
 } from "@aws-sdk/lib-dynamodb";
 import pMap from "p-map";
 import type { Ledger, WriteResult } from "../app/ports";
@@ -48,6 +49,19 @@ const SHARED_FIELDS: readonly (keyof LedgerEntry)[] = [
 ];
 
 const pk = (org: string) => `ORG#${canonicalOrg(org)}`;
+/** Where the CLI kept an org's ledger before logins were canonical: under the org as typed. */
+const legacyPk = (org: string) => `ORG#${org}`;
+/** Marks an old partition whose items were copied into the canonical one. */
+const MOVED_SK = "MOVED";
+
+export class LegacyCaseError extends Error {
+  override name = "LegacyCaseError";
+  constructor(org: string) {
+    super(
+      `the ledger holds entries for ${org} under the org as typed ("${org}"), kept before patrol treated logins case-insensitively; they are not in the ledger of ${canonicalOrg(org)} until moved: run patrol ledger move-case --org ${org}`,
+    );
+  }
+}
 const entrySk = (entryId: string) => `ENTRY#${entryId}`;
 
 export function makeDynamoLedger(client: DynamoDBClient, tableName: string): Ledger {
@@ -63,6 +77,7 @@ export function makeDynamoLedger(client: DynamoDBClient, tableName: string): Led
     org: string,
     prefix: string,
     onPage?: (items: Record<string, unknown>[]) => void,
+    partition: string = pk(org),
   ): Promise<Record<string, unknown>[]> {
     const items: Record<string, unknown>[] = [];
     const pages = paginateQuery(
@@ -70,7 +85,7 @@ export function makeDynamoLedger(client: DynamoDBClient, tableName: string): Led
       {
         TableName: tableName,
         KeyConditionExpression: "pk = :pk AND begins_with(sk, :prefix)",
-        ExpressionAttributeValues: { ":pk": pk(org), ":prefix": prefix },
+        ExpressionAttributeValues: { ":pk": partition, ":prefix": prefix },
       },
     );
     for await (const page of pages) {
@@ -120,8 +135,77 @@ export function makeDynamoLedger(client: DynamoDBClient, tableName: string): Led
     );
   }
 
+  /**
+   * Before logins were canonical, the CLI kept an org's ledger under the org as typed (`ORG#Acme`). Such a
+   * partition, not yet moved, would be a second ledger of the org that the sweep cannot see: refuse.
+   */
+  async function refuseUnmovedLegacyCase(org: string): Promise<void> {
+    const legacy = legacyPk(org);
+    if (legacy === pk(org)) return;
+    const [moved, page] = await Promise.all([
+      doc.send(
+        new GetCommand({ TableName: tableName, Key: { pk: legacy, sk: MOVED_SK }, ConsistentRead: true }),
+      ),
+      doc.send(
+        new QueryCommand({
+          TableName: tableName,
+          KeyConditionExpression: "pk = :pk",
+          ExpressionAttributeValues: { ":pk": legacy },
+          Limit: 1,
+        }),
+      ),
+    ]);
+    if (!moved.Item && (page.Items?.length ?? 0) > 0) throw new LegacyCaseError(org);
+  }
+
   return {
+    async moveLegacyCase(org) {
+      const legacy = legacyPk(org);
+      if (legacy === pk(org)) return { entries: 0, events: 0, kept: [] };
+      const items = [
+        ...(await query(org, "ENTRY#", undefined, legacy)),
+        ...(await query(org, "EVENT#", undefined, legacy)),
+      ];
+      const kept: string[] = [];
+      let entries = 0;
+      let events = 0;
+      await pMap(
+        items.filter((item) => item.sk !== MOVED_SK),
+        async (item) => {
+          try {
+            await doc.send(
+              new PutCommand({
+                TableName: tableName,
+                Item: {
+                  ...item,
+                  pk: pk(org),
+                  ...(typeof item.org === "string" ? { org: canonicalOrg(org) } : {}),
+                },
+                ConditionExpression: "attribute_not_exists(pk)",
+              }),
+            );
+            if (String(item.sk).startsWith("ENTRY#")) entries++;
+            else events++;
+          } catch (error) {
+            if (!(error instanceof ConditionalCheckFailedException)) throw error;
+            // The canonical ledger already has it: the one there stands.
+            kept.push(String(item.sk));
+          }
+        },
+        { concurrency: WRITE_CONCURRENCY },
+      );
+      // The old partition stays (nothing is ever deleted), marked as moved.
+      await doc.send(
+        new PutCommand({
+          TableName: tableName,
+          Item: { pk: legacy, sk: MOVED_SK, to: pk(org), at: new Date().toISOString(), entries, events },
+        }),
+      );
+      return { entries, events, kept };
+    },
+
     async load(org) {
+      await refuseUnmovedLegacyCase(org);
       // Page by page, so that the raw items of one page at a time are garbage, never the whole ledger twice.
       const entries: LedgerEntry[] = [];
       const pool = new StringPool();

@@ -48,6 +48,11 @@ export interface Ledger {
   history(org: string, entryId: string): Promise<LedgerEvent[]>;
   /** Every event of the org, in entry and version order: the audit trail for an export. */
   events(org: string): Promise<LedgerEvent[]>;
+  /**
+   * Copies a ledger kept under the org as typed (before logins were canonical) into the org's ledger;
+   * what is there already stands. The old items stay, marked as moved.
+   */
+  moveLegacyCase(org: string): Promise<{ entries: number; events: number; kept: string[] }>;
 }
 
 export interface Notifier {

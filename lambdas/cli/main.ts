@@ -3,6 +3,7 @@ import { readFile, writeFile } from "node:fs/promises";
 import { basename } from "node:path";
 import { Command, CommanderError, Option } from "commander";
 import { invokeFunction, RemoteFunctionError } from "../adapters/lambda-invoke";
+import { LegacyCaseError } from "../adapters/ledger";
 import { buildDeps, type Deps } from "../app/deps";
 import { type Actor, changeEntry, importRecords, reviewRequest } from "../app/keep-register";
 import { runRevoke } from "../app/run-revoke";
@@ -23,7 +24,7 @@ import {
   summarizeLedger,
   updateEntry,
 } from "../core/ledger-ops";
-import { OrgSchema } from "../core/login";
+import { canonicalOrg, OrgSchema } from "../core/login";
 import { exitCodeOf, type RevokeReport, revokeExitCode } from "../core/report";
 import { InvalidRevokeError, parseRevokeRequest } from "../core/revoke";
 import type { EntryWrite, LedgerEntry } from "../core/types";
@@ -553,6 +554,19 @@ function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
   }
 
   ledger
+    .command("move-case")
+    .description(
+      "move a ledger kept under the org as typed (e.g. Acme, before logins were case-insensitive) into the org's ledger",
+    )
+    .requiredOption("--org <org>", "GitHub organization login, in the case it was typed before", org)
+    .action(async (opts: { org: string }) => {
+      const moved = await withDeps(io, (deps) => deps.ledger.moveLegacyCase(opts.org));
+      io.stdout(
+        `${moved.entries} entries and ${moved.events} events moved into the ledger of ${canonicalOrg(opts.org)}${moved.kept.length ? `; ${moved.kept.length} already there were kept as they are (${moved.kept.slice(0, 5).join(", ")}${moved.kept.length > 5 ? ", …" : ""})` : ""}\n`,
+      );
+    });
+
+  ledger
     .command("report")
     .description(
       "a summary for a review meeting: counts by status, expiring soon, unregistered, incomplete entries",
@@ -610,6 +624,7 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo): Prom
       error instanceof InvalidRevokeError ||
       error instanceof LedgerOpError ||
       error instanceof EntryNotFoundError ||
+      error instanceof LegacyCaseError ||
       error instanceof LifecycleError
     ) {
       io.stderr(`patrol: ${error.message}\n`);

@@ -8,17 +8,16 @@ export const LoginSchema = z
   .trim()
   .regex(GITHUB_LOGIN, "expected a GitHub login");
 
-/**
- * An organization's login, canonical: GitHub logins are case-insensitive, so `ACME` and `acme` are one org
- * and one ledger. Lower case is the form patrol keys and calls by.
- */
+/** An organization's login, as given (displayed so); `canonicalOrg` is the form the ledger keys by. */
 export const OrgSchema = z
   .string({ message: "expected the organization's login as a string" })
   .trim()
-  .regex(GITHUB_LOGIN, "expected a GitHub organization login")
-  .transform((org) => org.toLowerCase());
+  .regex(GITHUB_LOGIN, "expected a GitHub organization login");
 
-/** The canonical form of an org login already checked. */
+/**
+ * An org login's canonical form: GitHub logins are case-insensitive, so `ACME` and `acme` are one org and
+ * one ledger, keyed in lower case.
+ */
 export function canonicalOrg(org: string): string {
   return org.toLowerCase();
 }

@@ -3,7 +3,7 @@ import { type ChangeContext, discoveredEntry, LedgerChanges } from "./ledger/cha
 import { newEntry, REASON_MAX } from "./ledger/fields";
 import { entryIdForClassic } from "./ledger/ids";
 import { LedgerIndex } from "./ledger/match";
-import { LoginSchema, OrgSchema } from "./login";
+import { canonicalOrg, LoginSchema, OrgSchema } from "./login";
 import type { EntryWrite, Grant, LedgerEntry } from "./types";
 
 /**
@@ -115,7 +115,7 @@ export function parseRevokeRequest(event: unknown): RevokeRequest {
     );
   }
   const selector = parsed.data as Selector;
-  if ("all" in selector && selector.confirm.trim().toLowerCase() !== org) {
+  if ("all" in selector && canonicalOrg(selector.confirm.trim()) !== canonicalOrg(org)) {
     throw new InvalidRevokeError(
       `invalid revoke request: selector.confirm: revoking every token in the organization needs "confirm": "${org}" (the organization's name, repeated)`,
     );

@@ -65,6 +65,7 @@ function gated(s: fc.Scheduler, ledger: Ledger, who: string): Ledger {
       ),
     history: (org, id) => ledger.history(org, id),
     events: (org) => ledger.events(org),
+    moveLegacyCase: (org) => ledger.moveLegacyCase(org),
   };
 }
 

@@ -2,12 +2,14 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { DynamoDBDocumentClient, PutCommand } from "@aws-sdk/lib-dynamodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { makeDynamoLedger } from "../../lambdas/adapters/ledger";
 import { buildDeps } from "../../lambdas/app/deps";
 import type { Ledger } from "../../lambdas/app/ports";
 import { runSweep } from "../../lambdas/app/run-sweep";
 import { parseEnv } from "../../lambdas/config";
+import { newEntry } from "../../lambdas/core/ledger/fields";
 import { parsePolicy } from "../../lambdas/core/policy";
 import type { SweepReport } from "../../lambdas/core/report";
 import type { EntryWrite, LedgerEntry, LedgerEvent } from "../../lambdas/core/types";
@@ -442,6 +444,50 @@ describe("5. an org's login in any case is one ledger", () => {
     expect(report.alerts.filter((a) => a.kind === "unregistered")).toEqual([]);
     expect(await t.exportJson(t.orgName.toUpperCase())).toHaveLength(1);
     expect((await t.exportJson())[0]?.status).toBe("active");
+  });
+});
+
+describe("5b. a ledger kept under the org as typed, before logins were canonical", () => {
+  it("is refused until moved, then is the org's ledger under any case", async () => {
+    const t = await setup();
+    const typed = t.orgName.replace(/^trust/, "Trust");
+    addGrant(t.org, 551, "amy", "deploy");
+    // As the CLI wrote it before: the partition key in the case the org was typed, the old text forms.
+    const doc = DynamoDBDocumentClient.from(new DynamoDBClient({ endpoint: dynamo.endpoint, ...AWS }));
+    await doc.send(
+      new PutCommand({
+        TableName: t.env.PATROL_TABLE,
+        Item: {
+          pk: `ORG#${typed}`,
+          sk: "ENTRY#token-551",
+          ...newEntry({
+            org: typed,
+            entryId: "token-551",
+            tokenId: 551,
+            tokenName: "deploy",
+            owner: "amy",
+            status: "retired",
+          }),
+          permissions: "contents:read",
+          scope: "all",
+          version: 1,
+        },
+      }),
+    );
+
+    const refused = await t.patrol(["ledger", "export", "--org", typed, "--format", "json"]);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain(`run patrol ledger move-case --org ${typed}`);
+
+    expect(await t.ok(["ledger", "move-case", "--org", typed])).toContain("1 entries and 0 events moved");
+    const [moved] = await t.exportJson(typed);
+    expect(moved).toMatchObject({
+      entryId: "token-551",
+      status: "retired",
+      permissions: { "repository.contents": "read" },
+    });
+    const report = await t.sweep({ org: typed.toUpperCase() });
+    expect(report.revoked.map((r) => [r.tokenId, r.reason])).toEqual([[551, "not-needed"]]);
   });
 });
 
