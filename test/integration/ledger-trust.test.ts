@@ -9,7 +9,6 @@ import { buildDeps } from "../../lambdas/app/deps";
 import type { Ledger } from "../../lambdas/app/ports";
 import { runSweep } from "../../lambdas/app/run-sweep";
 import { parseEnv } from "../../lambdas/config";
-import { newEntry } from "../../lambdas/core/ledger/fields";
 import { parsePolicy } from "../../lambdas/core/policy";
 import type { SweepReport } from "../../lambdas/core/report";
 import type { EntryWrite, LedgerEntry, LedgerEvent } from "../../lambdas/core/types";
@@ -460,17 +459,35 @@ describe("5b. a ledger kept under the org as typed, before logins were canonical
         Item: {
           pk: `ORG#${typed}`,
           sk: "ENTRY#token-551",
-          ...newEntry({
-            org: typed,
-            entryId: "token-551",
-            tokenId: 551,
-            tokenName: "deploy",
-            owner: "amy",
-            status: "retired",
-          }),
-          permissions: "contents:read",
+          // Every field an entry had then, in the forms it had them.
+          org: typed,
+          entryId: "token-551",
+          tokenId: 551,
+          patId: null,
+          requestId: null,
+          tokenName: "deploy",
+          owner: "amy",
+          purpose: "deploys",
           scope: "all",
+          permissions: "contents:read",
+          createdAt: null,
+          expiresAt: null,
+          approvedBy: "lead",
+          risks: "",
+          renew: false,
+          neededUntil: null,
+          slack: "",
+          notes: "",
+          status: "retired",
+          firstSeenAt: null,
+          alertsSent: {},
+          pendingRevocation: null,
+          revokedReason: null,
+          revokedAt: null,
+          revokedBy: null,
           version: 1,
+          updatedAt: "2026-11-01T00:00:00.000Z",
+          updatedBy: "importer",
         },
       }),
     );
@@ -532,20 +549,38 @@ describe("7. sizes are bounded before anything happens", () => {
   });
 
   it.each([
-    [
-      ["ledger", "flag", "--token-id", "1", "--by", "b".repeat(300), "--reason", "x"],
-      "--by: expected who acts, in 1 to 255 characters",
-    ],
-    [
-      ["ledger", "register", "--token-name", "t".repeat(300), "--owner", "amy", "--by", "lead"],
-      "--token-name:",
-    ],
-    [["ledger", "register", "--token-name", "t", "--owner", "not a login", "--by", "lead"], "--owner:"],
-    [
-      ["ledger", "update", "--token-id", "1", "--notes", "n".repeat(5000), "--by", "b", "--reason", "x"],
-      "--notes:",
-    ],
-  ])("%j is refused before anything is read", async (args, message) => {
+    {
+      what: "a 300-character --by",
+      args: ["ledger", "flag", "--token-id", "1", "--by", "b".repeat(300), "--reason", "x"],
+      message: "--by: expected who acts, in 1 to 255 characters",
+    },
+    {
+      what: "a 300-character --token-name",
+      args: ["ledger", "register", "--token-name", "t".repeat(300), "--owner", "amy", "--by", "lead"],
+      message: "--token-name:",
+    },
+    {
+      what: "an --owner that is no login",
+      args: ["ledger", "register", "--token-name", "t", "--owner", "not a login", "--by", "lead"],
+      message: "--owner:",
+    },
+    {
+      what: "5,000 characters of --notes",
+      args: [
+        "ledger",
+        "update",
+        "--token-id",
+        "1",
+        "--notes",
+        "n".repeat(5000),
+        "--by",
+        "b",
+        "--reason",
+        "x",
+      ],
+      message: "--notes:",
+    },
+  ])("$what is refused before anything is read", async ({ args, message }) => {
     const t = await setup();
     const run = await t.patrol([...args.slice(0, 2), "--org", t.orgName, ...args.slice(2)]);
     expect(run.code).toBe(2);
