@@ -19,7 +19,8 @@ export function pick(view: ReadonlyMap<string, LedgerEntry>, entryIds: Iterable<
 export interface Committed<T> {
   /** The last decision, made on the entries as they finally stood. */
   result: T;
-  written: number;
+  /** The entries written (each once, however many attempts it took). */
+  written: string[];
   /** Conflicts met on the way (each re-read and decided again). */
   conflicts: number;
   /** Entries still changing under this writer after every attempt: nothing of this decision was written to them. */
@@ -42,7 +43,6 @@ export async function commit<T>(
   first?: ReturnType<Decide<T>>,
 ): Promise<Committed<T>> {
   const done = new Set<string>();
-  let written = 0;
   let conflicts = 0;
   for (let attempt = 1; ; attempt++) {
     const decision = attempt === 1 && first ? first : decide(view);
@@ -53,18 +53,18 @@ export async function commit<T>(
       (w) => !done.has(w.entry.entryId) || w.events.some((e) => Object.keys(e.changes).length > 0),
     );
     const outcome = await ledger.write(writes);
-    written += outcome.written.length;
     for (const entry of outcome.written) {
       view.set(entry.entryId, entry);
       done.add(entry.entryId);
     }
-    if (outcome.conflicts.length === 0)
-      return { result: decision.result, written, conflicts, unresolved: [] };
+    if (outcome.conflicts.length === 0) {
+      return { result: decision.result, written: [...done], conflicts, unresolved: [] };
+    }
     conflicts += outcome.conflicts.length;
     const ids = outcome.conflicts.map((c) => c.entryId);
     for (const fresh of await ledger.read(org, ids)) view.set(fresh.entryId, fresh);
     if (attempt === ATTEMPTS) {
-      return { result: decision.result, written, conflicts, unresolved: outcome.conflicts };
+      return { result: decision.result, written: [...done], conflicts, unresolved: outcome.conflicts };
     }
   }
 }

@@ -48,6 +48,8 @@ interface Sweep {
   report: SweepReport;
   /** The org's entries as the ledger now has them: what was read, written, or re-read after a conflict. */
   view: Map<string, LedgerEntry>;
+  /** Entries this sweep wrote, over all its steps. */
+  written: Set<string>;
 }
 
 /**
@@ -86,6 +88,7 @@ function startSweep(deps: SweepDeps, options: SweepOptions): Sweep {
     options,
     ctx: { org, now, actor, writer: "sweep", runId },
     view: new Map(),
+    written: new Set(),
     report: {
       org,
       dryRun,
@@ -163,7 +166,8 @@ function planAndReport(sweep: Sweep, listed: Listed): SweepPlan {
 }
 
 function tally(sweep: Sweep, committed: Committed<unknown>): void {
-  sweep.report.ledger.written += committed.written;
+  for (const id of committed.written) sweep.written.add(id);
+  sweep.report.ledger.written = sweep.written.size;
   sweep.report.ledger.conflicts += committed.conflicts;
   for (const c of committed.unresolved) {
     sweep.report.errors.push({ stage: "ledger", message: c.message, entryId: c.entryId });

@@ -514,8 +514,10 @@ describe("6. reasons are codes", () => {
     addGrant(t.org, 601, "amy", "old", { tokenExpired: true, tokenExpiresAt: iso(-2) });
     expect((await t.importCsv(`${HEADER}\nold,amy,601,old,lead,no\n`)).code).toBe(0);
 
-    await t.sweep();
+    const report = await t.sweep();
 
+    // One entry, written for its intent, its outcome and its alert: one entry written.
+    expect(report.ledger).toMatchObject({ entries: 1, written: 1 });
     const [entry] = await t.exportJson();
     expect(entry?.revokedReason).toBe("expired");
     expect(entry?.revokedDetail).toMatch(/^expired \d{4}-\d{2}-\d{2} and not marked for renewal$/);
