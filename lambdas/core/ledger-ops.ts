@@ -2,7 +2,7 @@ import { type ChangeContext, LedgerChanges, requestedEntry } from "./ledger/chan
 import { newEntry } from "./ledger/fields";
 import { entryIdForName, entryIdForToken } from "./ledger/ids";
 import { isLive, LifecycleError, missingForApproval, missingForRegistration } from "./ledger/lifecycle";
-import { describeRef, type EntryRef, LedgerIndex } from "./ledger/match";
+import { type EntryRef, LedgerIndex } from "./ledger/match";
 import type { EntryWrite, LedgerEntry, PatRequest, Status } from "./types";
 
 /**
@@ -145,8 +145,6 @@ export function setStatus(
   }
 }
 
-export { missingForApproval };
-
 /** The entry a request is about: by request id, else the ledger's matcher. */
 function entryForRequest(changes: LedgerChanges, request: PatRequest): LedgerEntry | undefined {
   return changes.all().find((e) => e.requestId === request.requestId) ?? changes.index.match(request);
@@ -221,7 +219,6 @@ export function completeReview(
   return changes.writes();
 }
 
-export { describeRef };
 /** A summary for a review meeting. */
 export interface LedgerSummary {
   org: string;

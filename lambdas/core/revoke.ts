@@ -237,7 +237,7 @@ export function planRevoke(
   grants: readonly Grant[],
   ledger: readonly LedgerEntry[],
   ctx: ChangeContext,
-): { targets: RevokeTarget[]; writes: EntryWrite[]; entries: LedgerEntry[] } {
+): { targets: RevokeTarget[]; writes: EntryWrite[] } {
   const changes = new LedgerChanges(ledger, ctx);
   const targets: RevokeTarget[] = [];
   const nowIso = ctx.now.toISOString();
@@ -280,7 +280,7 @@ export function planRevoke(
       owner: grant.owner,
     });
   }
-  return { targets, writes: changes.writes(), entries: changes.all() };
+  return { targets, writes: changes.writes() };
 }
 
 /**

@@ -1,13 +1,12 @@
 import { describe, expect, it } from "vitest";
 import type { ChangeContext } from "../../lambdas/core/ledger/changes";
-import type { Writer } from "../../lambdas/core/ledger/lifecycle";
+import { missingForApproval, type Writer } from "../../lambdas/core/ledger/lifecycle";
 import { parseLedgerCsv } from "../../lambdas/core/ledger-csv";
 import { planImport } from "../../lambdas/core/ledger-import";
 import {
   completeReview,
   findEntry,
   LedgerOpError,
-  missingForApproval,
   planReview,
   registerEntry,
   setStatus,

@@ -519,15 +519,6 @@ export function parseStoredEntry(item: Record<string, unknown>): LedgerEntry {
 // ---------------------------------------------------------------------------------------------------
 // Derived views of the table
 
-type WithText = {
-  [K in FieldName]: (typeof FIELDS)[K] extends { text: TextForm<unknown> } ? K : never;
-}[FieldName];
-
-/** The text form of a field that has one. */
-export function textForm<K extends WithText>(name: K): TextForm<LedgerEntry[K]> {
-  return (FIELDS[name] as unknown as { text: TextForm<LedgerEntry[K]> }).text;
-}
-
 export interface CsvField {
   field: FieldName;
   column: string;
