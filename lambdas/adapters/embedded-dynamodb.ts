@@ -14,6 +14,7 @@ import {
   DescribeTableCommand,
   type DescribeTableCommandOutput,
   type DynamoDBClient,
+  waitUntilTableExists,
 } from "@aws-sdk/client-dynamodb";
 
 export interface EmbeddedDynamo {
@@ -184,21 +185,18 @@ export async function ensureLedgerTable(
     table = await describe(client, tableName);
   }
 
-  const deadline = Date.now() + maxWaitMs;
-  let delayMs = 50;
-  while (table?.TableStatus !== "ACTIVE") {
-    if (table?.TableStatus === "DELETING") {
-      throw new Error(`ledger table ${tableName} is being deleted`);
+  if (table?.TableStatus === "DELETING") throw new Error(`ledger table ${tableName} is being deleted`);
+  if (table?.TableStatus !== "ACTIVE") {
+    const waited = await waitUntilTableExists(
+      { client, maxWaitTime: maxWaitMs / 1000, minDelay: 0.05, maxDelay: 2 },
+      { TableName: tableName },
+    ).catch((error: unknown) => ({ state: "FAILURE", reason: error }));
+    if (waited.state !== "SUCCESS") {
+      throw new Error(`ledger table ${tableName} not ACTIVE after ${maxWaitMs} ms (${waited.state})`);
     }
-    if (Date.now() >= deadline) {
-      throw new Error(
-        `ledger table ${tableName} not ACTIVE after ${maxWaitMs} ms (status ${table?.TableStatus ?? "missing"})`,
-      );
-    }
-    await new Promise((r) => setTimeout(r, delayMs));
-    delayMs = Math.min(delayMs * 2, 2_000);
     table = await describe(client, tableName);
   }
+  if (!table) throw new Error(`ledger table ${tableName} vanished after it was created`);
 
   const keys = (table.KeySchema ?? []).map((k) => `${k.AttributeName}:${k.KeyType}`).join(",");
   const want = LEDGER_KEY_SCHEMA.map((k) => `${k.AttributeName}:${k.KeyType}`).join(",");

@@ -10,7 +10,7 @@ import {
 import pMap from "p-map";
 import type { Ledger, WriteResult } from "../app/ports";
 import { batches } from "../core/batches";
-import { parseStoredEntry } from "../core/ledger/fields";
+import { parseStoredEntry, parseStoredEvent } from "../core/ledger/fields";
 import { canonicalOrg } from "../core/login";
 import type { EntryWrite, LedgerEntry, LedgerEvent } from "../core/types";
 import { StringPool } from "./string-pool";
@@ -244,12 +244,12 @@ export function makeDynamoLedger(client: DynamoDBClient, tableName: string): Led
 
     async events(org) {
       const items = await query(org, "EVENT#");
-      return items.map(({ pk: _pk, sk: _sk, ...event }) => event as unknown as LedgerEvent);
+      return items.map(({ pk: _pk, sk: _sk, ...event }) => parseStoredEvent(event));
     },
 
     async history(org, entryId) {
       const items = await query(org, `EVENT#${entryId}#`);
-      return items.map(({ pk: _pk, sk: _sk, ...event }) => event as unknown as LedgerEvent);
+      return items.map(({ pk: _pk, sk: _sk, ...event }) => parseStoredEvent(event));
     },
 
     /**

@@ -202,6 +202,35 @@ describe("parseLedgerCsv: reading CSV", () => {
     });
   });
 
+  it.each([
+    [
+      "UTF-16 (a BOM FF FE)",
+      Uint8Array.from([0xff, 0xfe, 0x74, 0x00, 0x6f, 0x00]),
+      /the file is UTF-16; save it as "CSV UTF-8"/,
+    ],
+    [
+      "Windows-1252 (é as E9)",
+      Uint8Array.from([...Buffer.from("token_name,owner,notes\nbot,amy,caf"), 0xe9, 0x0a]),
+      /the file is not UTF-8/,
+    ],
+  ])("refuses a file in %s, saying so", (_label, bytes, message) => {
+    expect(csvError(bytes).message).toMatch(message);
+  });
+
+  it("reads UTF-8 bytes, a BOM included", () => {
+    expect(rows(Buffer.from("\uFEFFtoken_name,owner,notes\nbot,amy,café\n"))).toMatchObject([
+      { notes: "café" },
+    ]);
+  });
+
+  it.each([
+    ["semicolons", "token_name;owner;purpose\nbot;amy;x\n", `";"`],
+    ["tabs", "token_name\towner\nbot\tamy\n", "tabs"],
+  ])("refuses columns separated by %s, saying so", (_label, text, what) => {
+    const error = csvError(text);
+    expect(error.message).toContain(`the columns are separated by ${what}; patrol reads comma-separated CSV`);
+  });
+
   it("reads an export from before reasons were codes: the code, and the sentence apart", () => {
     const [record] = parseLedgerCsv(
       `${HEADER},entry_id,revoked_reason\nbot,octocat,token-7,expired: expired 2026-02-01\n`,

@@ -6,6 +6,7 @@ import {
   newEntry,
   OPTION_FIELDS,
   parseStoredEntry,
+  parseStoredEvent,
 } from "../../lambdas/core/ledger/fields";
 import {
   LifecycleError,
@@ -179,6 +180,24 @@ describe("the field declaration", () => {
     const item = { ...entry(), status: "approved", version: "3" } as Record<string, unknown>;
     expect(() => parseStoredEntry(item)).toThrow(MalformedEntryError);
     expect(() => parseStoredEntry(item)).toThrow(/ledger entry token-101 is malformed: .*status.*version/);
+  });
+
+  it("checks events read back too, naming the entry and version", () => {
+    const event = {
+      org: ORG,
+      entryId: "token-101",
+      version: 2,
+      at: "2026-01-01T00:00:00.000Z",
+      actor: "a",
+      action: "updated",
+      reason: "r",
+      runId: null,
+      changes: { notes: ["", "x"] },
+    };
+    expect(parseStoredEvent(event)).toEqual(event);
+    expect(() => parseStoredEvent({ ...event, actor: 7 })).toThrow(
+      /ledger event of token-101 version 2 is malformed: actor/,
+    );
   });
 
   it("reads the forms items had before the ledger was structured", () => {

@@ -1,6 +1,6 @@
 import * as z from "zod";
 import { GITHUB_LOGIN } from "../login";
-import { type PermissionMap, REVOKE_REASONS, type RevokeReason, STATUSES } from "../types";
+import { type LedgerEvent, type PermissionMap, REVOKE_REASONS, type RevokeReason, STATUSES } from "../types";
 import {
   formatPermissions,
   formatScope,
@@ -473,6 +473,31 @@ export function newEntry(
 
 function isObject(value: unknown): value is object {
   return typeof value === "object" && value !== null;
+}
+
+const LedgerEventSchema = z.object({
+  org: z.string(),
+  entryId: z.string().min(1),
+  version: z.number().int().nonnegative(),
+  at: z.string(),
+  actor: z.string(),
+  action: z.string(),
+  reason: z.string(),
+  runId: z.string().nullable(),
+  changes: z.record(z.string(), z.tuple([z.unknown(), z.unknown()])),
+});
+
+/** Checks an event read back from the store, as `parseStoredEntry` checks an entry. */
+export function parseStoredEvent(item: Record<string, unknown>): LedgerEvent {
+  const parsed = LedgerEventSchema.safeParse({ runId: null, changes: {}, ...item });
+  if (!parsed.success) {
+    const where = `${String(item.entryId ?? "(no entry id)")} version ${String(item.version ?? "?")}`;
+    const problems = parsed.error.issues
+      .map((i) => `${i.path.join(".") || "event"}: ${i.message}`)
+      .join("; ");
+    throw new MalformedEntryError(`ledger event of ${where} is malformed: ${problems}`);
+  }
+  return parsed.data as LedgerEvent;
 }
 
 /** `expired: expired 2026-05-01 …` (a reason as one string, before codes) → its code and its sentence. */
