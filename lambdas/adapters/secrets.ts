@@ -1,31 +1,31 @@
-import { GetSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+import { SecretsProvider } from "@aws-lambda-powertools/parameters/secrets";
+import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 
 export class SecretError extends Error {
   override name = "SecretError";
 }
 
-const client = new SecretsManagerClient({});
-const cache = new Map<string, Promise<string>>();
+/** A secret is read once per process (a Lambda's cold start) and kept: a year is "for the process's life". */
+const FOR_THE_PROCESS_S = 365 * 24 * 3600;
 
 /**
- * Reads a secret once per process (a Lambda's cold start) and keeps it. Errors name the secret, never its
- * value. `AWS_ENDPOINT_URL_SECRETS_MANAGER` points the SDK at a simulator in tests.
+ * Secrets Manager through Powertools Parameters, which caches each value. `AWS_ENDPOINT_URL_SECRETS_MANAGER`
+ * points the SDK client at a simulator in tests.
  */
-export function readSecret(secretId: string): Promise<string> {
-  let value = cache.get(secretId);
-  if (!value) {
-    value = client.send(new GetSecretValueCommand({ SecretId: secretId })).then(
-      (out) => {
-        if (out.SecretString === undefined) throw new SecretError(`secret ${secretId} has no string value`);
-        return out.SecretString;
-      },
-      (error: unknown) => {
-        const name = error instanceof Error ? error.name : "Error";
-        throw new SecretError(`reading secret ${secretId} failed: ${name}`);
-      },
+const provider = new SecretsProvider({ awsSdkV3Client: new SecretsManagerClient({}) });
+
+/** Reads a secret's string value. Errors name the secret, never its value. */
+export async function readSecret(secretId: string): Promise<string> {
+  let value: unknown;
+  try {
+    value = await provider.get(secretId, { maxAge: FOR_THE_PROCESS_S });
+  } catch (error) {
+    // Powertools wraps the SDK's error; its cause names what went wrong (never the value).
+    const cause = error instanceof Error && error.cause instanceof Error ? error.cause : error;
+    throw new SecretError(
+      `reading secret ${secretId} failed: ${cause instanceof Error ? cause.name : "Error"}`,
     );
-    cache.set(secretId, value);
-    value.catch(() => cache.delete(secretId));
   }
+  if (typeof value !== "string") throw new SecretError(`secret ${secretId} has no string value`);
   return value;
 }
