@@ -19,7 +19,8 @@ const url = z
   .string()
   .trim()
   .transform((s) => (s === "" ? undefined : s.replace(/\/+$/, "")))
-  .pipe(z.url({ message: "expected an http(s) URL" }).optional())
+  // Only http and https: "ftp:" or "javascript:" would pass a URL check and fail mid-run.
+  .pipe(z.url({ protocol: /^https?$/, message: "expected an http(s) URL" }).optional())
   .optional();
 
 const EnvSchema = z.object({

@@ -54,6 +54,15 @@ const legacyPk = (org: string) => `ORG#${org}`;
 /** Marks an old partition whose items were copied into the canonical one. */
 const MOVED_SK = "MOVED";
 
+export class LedgerTableError extends Error {
+  override name = "LedgerTableError";
+  constructor(tableName: string) {
+    super(
+      `the ledger table "${tableName}" does not exist (PATROL_TABLE, or the stack's LedgerTableName output): deploy the stack, or point PATROL_TABLE at the ledger's table`,
+    );
+  }
+}
+
 export class LegacyCaseError extends Error {
   override name = "LegacyCaseError";
   constructor(org: string) {
@@ -72,6 +81,19 @@ export function makeDynamoLedger(client: DynamoDBClient, tableName: string): Led
   // logger that, unconfigured, throws it away: a second of CPU for a 100,000-entry ledger. Patrol logs
   // through Powertools and never gives the SDK a logger.
   doc.middlewareStack.remove("loggerMiddleware");
+  // DynamoDB says only "Requested resource not found": every call names the table and where it comes from.
+  doc.middlewareStack.add(
+    (next) => async (args) => {
+      try {
+        return await next(args);
+      } catch (error) {
+        if ((error as { name?: string }).name === "ResourceNotFoundException")
+          throw new LedgerTableError(tableName);
+        throw error;
+      }
+    },
+    { step: "initialize", name: "patrolLedgerTableNamed" },
+  );
 
   async function query(
     org: string,

@@ -508,6 +508,23 @@ describe("5b. a ledger kept under the org as typed, before logins were canonical
   });
 });
 
+describe("a ledger table that is not there", () => {
+  it("is named, with where its name came from, and nothing is revoked", async () => {
+    const t = await setup();
+    const grant = addGrant(t.org, 561, "amy", "deploy", { tokenExpired: true, tokenExpiresAt: iso(-1) });
+    const run = await runCli(["sweep", "--org", t.orgName, "--json"], {
+      ...t.env,
+      PATROL_TABLE: "no-such-table",
+    });
+    expect(run.code).toBe(1);
+    const report = JSON.parse(run.stdout) as SweepReport;
+    expect(report.errors[0]?.message).toContain(
+      'the ledger table "no-such-table" does not exist (PATROL_TABLE',
+    );
+    expect(t.org.grants().map((g) => g.id)).toContain(grant.id);
+  });
+});
+
 describe("6. reasons are codes", () => {
   it("an expired token's entry says revokedReason expired, and the sentence apart", async () => {
     const t = await setup();
