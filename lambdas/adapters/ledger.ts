@@ -82,18 +82,14 @@ export function makeDynamoLedger(client: DynamoDBClient, tableName: string): Led
   // through Powertools and never gives the SDK a logger.
   doc.middlewareStack.remove("loggerMiddleware");
   // DynamoDB says only "Requested resource not found": every call names the table and where it comes from.
-  doc.middlewareStack.add(
-    (next) => async (args) => {
-      try {
-        return await next(args);
-      } catch (error) {
-        if ((error as { name?: string }).name === "ResourceNotFoundException")
-          throw new LedgerTableError(tableName);
-        throw error;
-      }
-    },
-    { step: "initialize", name: "patrolLedgerTableNamed" },
-  );
+  // (A middleware would do it for the client this one shares its stack with, too.)
+  const named = (error: unknown): never => {
+    if ((error as { name?: string }).name === "ResourceNotFoundException")
+      throw new LedgerTableError(tableName);
+    throw error;
+  };
+  const send: typeof doc.send = ((command: Parameters<typeof doc.send>[0]) =>
+    doc.send(command).catch(named)) as typeof doc.send;
 
   async function query(
     org: string,
@@ -110,9 +106,13 @@ export function makeDynamoLedger(client: DynamoDBClient, tableName: string): Led
         ExpressionAttributeValues: { ":pk": partition, ":prefix": prefix },
       },
     );
-    for await (const page of pages) {
-      if (onPage) onPage(page.Items ?? []);
-      else items.push(...(page.Items ?? []));
+    try {
+      for await (const page of pages) {
+        if (onPage) onPage(page.Items ?? []);
+        else items.push(...(page.Items ?? []));
+      }
+    } catch (error) {
+      named(error);
     }
     return items;
   }
@@ -139,14 +139,14 @@ export function makeDynamoLedger(client: DynamoDBClient, tableName: string): Led
     for (let attempt = 0; requests.length > 0; attempt++) {
       if (attempt > 8) throw new Error(`DynamoDB left ${requests.length} ledger events unprocessed`);
       if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 50 * 2 ** attempt));
-      const result = await doc.send(new BatchWriteCommand({ RequestItems: { [tableName]: requests } }));
+      const result = await send(new BatchWriteCommand({ RequestItems: { [tableName]: requests } }));
       requests = (result.UnprocessedItems?.[tableName] ?? []) as typeof requests;
     }
   }
 
   async function putEntry(write: EntryWrite): Promise<void> {
     const { entry, expectedVersion } = write;
-    await doc.send(
+    await send(
       new PutCommand({
         TableName: tableName,
         Item: { pk: pk(entry.org), sk: entrySk(entry.entryId), ...entry, org: canonicalOrg(entry.org) },
@@ -165,10 +165,8 @@ export function makeDynamoLedger(client: DynamoDBClient, tableName: string): Led
     const legacy = legacyPk(org);
     if (legacy === pk(org)) return;
     const [moved, page] = await Promise.all([
-      doc.send(
-        new GetCommand({ TableName: tableName, Key: { pk: legacy, sk: MOVED_SK }, ConsistentRead: true }),
-      ),
-      doc.send(
+      send(new GetCommand({ TableName: tableName, Key: { pk: legacy, sk: MOVED_SK }, ConsistentRead: true })),
+      send(
         new QueryCommand({
           TableName: tableName,
           KeyConditionExpression: "pk = :pk",
@@ -195,7 +193,7 @@ export function makeDynamoLedger(client: DynamoDBClient, tableName: string): Led
         items.filter((item) => item.sk !== MOVED_SK),
         async (item) => {
           try {
-            await doc.send(
+            await send(
               new PutCommand({
                 TableName: tableName,
                 Item: {
@@ -217,7 +215,7 @@ export function makeDynamoLedger(client: DynamoDBClient, tableName: string): Led
         { concurrency: WRITE_CONCURRENCY },
       );
       // The old partition stays (nothing is ever deleted), marked as moved.
-      await doc.send(
+      await send(
         new PutCommand({
           TableName: tableName,
           Item: { pk: legacy, sk: MOVED_SK, to: pk(org), at: new Date().toISOString(), entries, events },
@@ -247,7 +245,7 @@ export function makeDynamoLedger(client: DynamoDBClient, tableName: string): Led
         entryIds,
         async (entryId) =>
           (
-            await doc.send(
+            await send(
               new GetCommand({
                 TableName: tableName,
                 Key: { pk: pk(org), sk: entrySk(entryId) },
