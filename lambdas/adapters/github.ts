@@ -412,15 +412,31 @@ export function makeGitHubTokenSource(options: GitHubClientOptions): GrantSource
     async revokeGrants(org, patIds) {
       const octokit = await clientFor(org);
       const outcomes: RevocationOutcome[] = [];
-      for (const batch of batches(patIds, REVOKE_BATCH)) {
+      /**
+       * One call for a batch; a batch GitHub refuses whole (422: one grant in it it will not take) is split
+       * in two and each half sent again, until the refused grants are alone: the others are revoked in the
+       * same run, and each refused one is reported with GitHub's message.
+       */
+      const revoke = async (batch: readonly number[]): Promise<void> => {
         try {
-          await octokit.rest.orgs.updatePatAccesses({ org, action: "revoke", pat_ids: batch });
+          await octokit.rest.orgs.updatePatAccesses({ org, action: "revoke", pat_ids: [...batch] });
           for (const patId of batch) outcomes.push({ patId, ok: true });
         } catch (error) {
-          const message = describe(error, `revoking ${batch.length} grants in ${org}`).message;
+          if (error instanceof RequestError && error.status === 422 && batch.length > 1) {
+            const half = Math.ceil(batch.length / 2);
+            await revoke(batch.slice(0, half));
+            await revoke(batch.slice(half));
+            return;
+          }
+          const what =
+            batch.length === 1
+              ? `revoking grant ${batch[0]} in ${org}`
+              : `revoking ${batch.length} grants in ${org}`;
+          const message = describe(error, what).message;
           for (const patId of batch) outcomes.push({ patId, ok: false, error: message });
         }
-      }
+      };
+      for (const batch of batches(patIds, REVOKE_BATCH)) await revoke(batch);
       return outcomes;
     },
   };

@@ -508,6 +508,39 @@ describe("5b. a ledger kept under the org as typed, before logins were canonical
   });
 });
 
+describe("one grant GitHub refuses does not block its batch", () => {
+  it("the batch is split until the refused grant is alone; the others, flagged ones included, go the same run", async () => {
+    const t = await setup();
+    const rows = [
+      "a,amy,1201,x,lead,no,flagged",
+      "b,amy,1202,x,lead,no,retired",
+      "c,amy,1203,x,lead,no,retired",
+    ];
+    rows.push("d,amy,1204,x,lead,no,retired", "e,amy,1205,x,lead,no,flagged");
+    const grants = [1201, 1202, 1203, 1204, 1205].map((id, i) =>
+      addGrant(t.org, id, "amy", "abcde"[i] ?? "x"),
+    );
+    expect((await t.importCsv(`${HEADER},status\n${rows.join("\n")}\n`)).code).toBe(0);
+    const refused = grants[2];
+    if (!refused) throw new Error("no grant");
+    t.org.unrevokable.add(refused.id);
+
+    const report = await t.sweep();
+
+    expect(report.revoked.map((r) => r.tokenId).sort()).toEqual([1201, 1202, 1204, 1205]);
+    expect(report.errors).toEqual([
+      expect.objectContaining({
+        stage: "revoke",
+        patId: refused.id,
+        message: expect.stringContaining(`revoking grant ${refused.id}`),
+      }),
+    ]);
+    expect(t.org.grants().map((g) => g.id)).toEqual([refused.id]);
+    // The refused one keeps its intent: the next run tries again.
+    expect((await t.show(1203)).pendingRevocation).toMatchObject({ reason: "not-needed", patId: refused.id });
+  });
+});
+
 describe("a ledger table that is not there", () => {
   it("is named, with where its name came from, and nothing is revoked", async () => {
     const t = await setup();

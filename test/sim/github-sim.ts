@@ -205,6 +205,11 @@ export interface SimOrg {
   addCredentialAuthorization(c: CredSeed): CredPayload;
   /** When false (the default), credential-authorizations answers 404. */
   samlSso: boolean;
+  /**
+   * Grants GitHub will not revoke: a bulk revocation naming any of them is refused whole (422), as GitHub
+   * refuses a batch with one id it will not take; revoking one alone is refused too.
+   */
+  unrevokable: Set<number>;
   /** Current grants, ascending by access_granted_at (revoked ones removed). */
   grants(): GrantPayload[];
   /** Pending requests, ascending by created_at. */
@@ -686,6 +691,7 @@ export async function startGitHubSim(opts: GitHubSimOptions = {}): Promise<GitHu
       login: name,
       id,
       samlSso: false,
+      unrevokable: new Set(),
       reviews: [],
       revokedPatIds: [],
       removedCredentialIds: [],
@@ -1440,6 +1446,9 @@ export async function startGitHubSim(opts: GitHubSimOptions = {}): Promise<GitHu
           if (bad) return bad;
           const ids = parseIds(ctx.body, "pat_ids");
           if (!Array.isArray(ids)) return ids;
+          const refused = ids.find((patId) => org.handle.unrevokable.has(patId));
+          if (refused !== undefined)
+            return error(422, `Validation Failed: grant ${refused} cannot be revoked`, DOCS.pats);
           for (const patId of ids) revokeGrant(org, patId);
           return { status: 202, body: {} };
         }
