@@ -10,7 +10,7 @@ import { runRevoke } from "../app/run-revoke";
 import { runSweep } from "../app/run-sweep";
 import { ConfigError, parseEnv } from "../config";
 import type { ChangeContext } from "../core/ledger/changes";
-import { type FieldName, OPTION_FIELDS, parseFieldText, REASON_MAX } from "../core/ledger/fields";
+import { type FieldName, OPTION_FIELDS, parseFieldText, quoteValue, REASON_MAX } from "../core/ledger/fields";
 import { LifecycleError, type Writer } from "../core/ledger/lifecycle";
 import { AmbiguousEntryError, EntryNotFoundError, type EntryRef } from "../core/ledger/match";
 import { CsvError, eventsCsv, ledgerCsv, parseLedgerCsv } from "../core/ledger-csv";
@@ -170,12 +170,7 @@ function fieldsOf(opts: FieldOptions): EntryFields {
   for (const { field, flag } of OPTION_FIELDS) {
     const value = opts[field];
     if (value === undefined) continue;
-    const parsed = parseFieldText(field, value);
-    if (!parsed.ok)
-      throw new UsageError(
-        `${flag}: ${JSON.stringify(value.length > 60 ? `${value.slice(0, 59)}…` : value)} ${parsed.error}`,
-      );
-    fields[field] = parsed.value;
+    fields[field] = optionValue(flag, field, value);
   }
   return fields as EntryFields;
 }
@@ -191,15 +186,18 @@ function whoText(value: string): string {
   return who;
 }
 
-/** A field given on the command line that is not one of the field options (register's --token-name). */
-function fieldText(flag: string, field: FieldName, value: string): string {
+/** An option's value read by its field's text form; the error names the option, the value and what was expected. */
+function optionValue(flag: string, field: FieldName, value: string): unknown {
   const parsed = parseFieldText(field, value);
-  if (!parsed.ok || typeof parsed.value !== "string") {
-    throw new UsageError(
-      `${flag}: ${JSON.stringify(value.slice(0, 60))} ${parsed.ok ? "is not text" : parsed.error}`,
-    );
-  }
+  if (!parsed.ok) throw new UsageError(`${flag}: ${quoteValue(value)} ${parsed.error}`);
   return parsed.value;
+}
+
+/** A text field given on the command line that is not one of the field options (register's --token-name). */
+function fieldText(flag: string, field: FieldName, value: string): string {
+  const text = optionValue(flag, field, value);
+  if (typeof text !== "string") throw new UsageError(`${flag}: ${quoteValue(value)} is not text`);
+  return text;
 }
 
 /** A --reason, within what the ledger (and GitHub, for a denial) takes. */

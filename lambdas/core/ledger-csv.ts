@@ -27,6 +27,7 @@ import {
   type FieldName,
   formatField,
   parseFieldText,
+  quoteValue,
   splitLegacyReason,
 } from "./ledger/fields";
 import { nameKey } from "./ledger/match";
@@ -88,11 +89,6 @@ function fail(problems: CsvProblem[]): never {
   for (const p of problems.slice(0, MAX_SUMMARY_LINES)) lines.push(p.message);
   if (n > MAX_SUMMARY_LINES) lines.push(`… and ${n - MAX_SUMMARY_LINES} more`);
   throw new CsvError(lines.join("\n"), problems);
-}
-
-/** A value as it appears in a message: truncated to 60 characters, quoted, control characters escaped. */
-function show(value: string): string {
-  return JSON.stringify(value.length > 60 ? `${value.slice(0, 59)}…` : value);
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -239,7 +235,7 @@ function readHeader(header: RawRecord, options: CsvImportOptions): Map<number, C
       problems.push({
         ...at(heading),
         unknownHeading: rawHeading.trim(),
-        message: `${where(header)}: column ${show(rawHeading)} (column ${position + 1}) is not a ledger field${meant ? `; did you mean ${meant}?` : ""}; the columns are ${EXPORT_COLUMNS.join(", ")}`,
+        message: `${where(header)}: column ${quoteValue(rawHeading)} (column ${position + 1}) is not a ledger field${meant ? `; did you mean ${meant}?` : ""}; the columns are ${EXPORT_COLUMNS.join(", ")}`,
       });
       return;
     }
@@ -247,7 +243,7 @@ function readHeader(header: RawRecord, options: CsvImportOptions): Map<number, C
     if (earlier !== undefined) {
       problems.push({
         ...at(column.column),
-        message: `${where(header)}: duplicate column ${column.column}: headings ${show(earlier.heading)} (column ${earlier.position + 1}) and ${show(rawHeading)} (column ${position + 1}) mean the same column`,
+        message: `${where(header)}: duplicate column ${column.column}: headings ${quoteValue(earlier.heading)} (column ${earlier.position + 1}) and ${quoteValue(rawHeading)} (column ${position + 1}) mean the same column`,
       });
       return;
     }
@@ -313,7 +309,7 @@ export function parseLedgerCsv(input: string | Uint8Array, options: CsvImportOpt
       if (column.exportOnly || (column.audit && text === "")) continue;
       if (text === "" && (REQUIRED_COLUMNS as readonly string[]).includes(column.column)) continue;
       const parsed = parseFieldText(column.field, text);
-      if (!parsed.ok) rowProblems.push(problem(rec, column.column, `${show(text)} ${parsed.error}`));
+      if (!parsed.ok) rowProblems.push(problem(rec, column.column, `${quoteValue(text)} ${parsed.error}`));
       // An empty token id says the sheet does not know it, not that the ledger should forget it.
       else if (!(column.field === "tokenId" && parsed.value === null)) {
         (column.audit ? audit : fields)[column.field] = parsed.value;
@@ -349,7 +345,7 @@ export function parseLedgerCsv(input: string | Uint8Array, options: CsvImportOpt
           problem(
             rec,
             "token_name",
-            `${show(tokenName)} owned by ${show(owner)} is already in row ${first}; expected one row per token (add token_id to tell them apart)`,
+            `${quoteValue(tokenName)} owned by ${quoteValue(owner)} is already in row ${first}; expected one row per token (add token_id to tell them apart)`,
           ),
         );
       }
@@ -379,8 +375,8 @@ function readStatus(text: string, isExport: boolean, report: (message: string) =
   if (status && (IMPORTABLE_STATUSES.includes(status) || isExport)) return status;
   report(
     status
-      ? `${show(text)} is a status patrol sets from what it sees on GitHub; a spreadsheet gives ${IMPORTABLE_STATUSES.join(", ")} (or leaves it empty)`
-      : `${show(text)} is not a status; expected ${IMPORTABLE_STATUSES.join(", ")} or empty`,
+      ? `${quoteValue(text)} is a status patrol sets from what it sees on GitHub; a spreadsheet gives ${IMPORTABLE_STATUSES.join(", ")} (or leaves it empty)`
+      : `${quoteValue(text)} is not a status; expected ${IMPORTABLE_STATUSES.join(", ")} or empty`,
   );
   return null;
 }

@@ -1,5 +1,4 @@
-import { isDeepStrictEqual } from "node:util";
-import { type ChangeContext, LedgerChanges } from "./ledger/changes";
+import { type ChangeContext, changedFields, LedgerChanges } from "./ledger/changes";
 import { newEntry } from "./ledger/fields";
 import { entryIdForName, entryIdForToken } from "./ledger/ids";
 import { isLive, mayTransition } from "./ledger/lifecycle";
@@ -100,9 +99,7 @@ export function planImport(
         "status stays unregistered (the row says active; registering it needs its purpose and approver)",
       );
     }
-    const changed = (Object.keys(after) as (keyof LedgerEntry)[]).filter(
-      (k) => !["version", "updatedAt", "updatedBy"].includes(k) && !isDeepStrictEqual(before[k], after[k]),
-    );
+    const changed = changedFields(before, after);
     outcomes.push({
       row: record.row,
       action: changed.length > 0 ? "updated" : "unchanged",

@@ -20,6 +20,13 @@ export interface ChangeContext {
 /** Fields that are bookkeeping, not content: left out of an event's list of changes. */
 const BOOKKEEPING = new Set<keyof LedgerEntry>(["version", "updatedAt", "updatedBy"]);
 
+/** The content fields in which two versions of an entry differ (bookkeeping aside). */
+export function changedFields(before: LedgerEntry, after: LedgerEntry): (keyof LedgerEntry)[] {
+  return (Object.keys(after) as (keyof LedgerEntry)[]).filter(
+    (field) => !BOOKKEEPING.has(field) && !isDeepStrictEqual(before[field], after[field]),
+  );
+}
+
 /**
  * Accumulates changes to ledger entries in memory, each with its event, and turns them into conditional
  * writes: one per touched entry, guarded by the version it was read at. Every status change is checked

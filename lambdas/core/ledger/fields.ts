@@ -42,6 +42,11 @@ interface FieldSpec<S extends z.ZodType> {
   max?: number;
 }
 
+/** A value as a message quotes it: truncated to 60 characters, quoted, control characters escaped. */
+export function quoteValue(value: string): string {
+  return JSON.stringify(value.length > 60 ? `${value.slice(0, 59)}…` : value);
+}
+
 /** The longest reason a person or a webhook may give a change (GitHub's own limit for a review's reason). */
 export const REASON_MAX = 1024;
 
