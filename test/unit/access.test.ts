@@ -67,6 +67,9 @@ describe("parsePermissions", () => {
     { text: ";;,\n", map: {} },
     { text: "contents:read; contents:write", map: { "repository.contents": "write" } },
     { text: "email_addresses:read", map: { "other.email_addresses": "read" } },
+    // GitHub's qualified names are its own, even one newer than the catalog: a request's permissions
+    // exported and imported again come back.
+    { text: "repository.brand_new_permission:write", map: { "repository.brand_new_permission": "write" } },
   ])("'$text' → $map", ({ text, map }) => {
     expect(parsePermissions(text)).toEqual({ ok: true, value: map });
   });
@@ -78,6 +81,7 @@ describe("parsePermissions", () => {
       error: /"contnets" is not a GitHub fine-grained permission; did you mean "contents"\?/,
     },
     { text: "bogus:read", error: /"bogus" is not a GitHub fine-grained permission \(e\.g\. contents/ },
+    { text: "nogroup.contents:read", error: /"nogroup.contents" is not a GitHub fine-grained permission/ },
     { text: "contents:owner", error: /the level is read, write or admin/ },
     { text: "contents", error: /"contents" is not name:level/ },
     { text: "contents:read; pull_request:write", error: /did you mean "pull_requests"/ },

@@ -81,7 +81,8 @@ export type PermissionName = (typeof CATALOG)[keyof typeof CATALOG][number];
 const QUALIFIED = new Map<string, string>(
   PERMISSION_GROUPS.flatMap((group) => CATALOG[group].map((name) => [name, `${group}.${name}`] as const)),
 );
-const KNOWN = new Set(QUALIFIED.values());
+/** `group.name` as GitHub lists permissions, in one of its groups. */
+const QUALIFIED_NAME = new RegExp(`^(?:${PERMISSION_GROUPS.join("|")})\\.[a-z][a-z_]*$`);
 
 const LEVELS = ["read", "write", "admin"] as const;
 const RANK: Record<string, number> = { none: 0, read: 1, write: 2, admin: 3 };
@@ -165,7 +166,9 @@ export function parsePermissions(text: string): Parsed<PermissionMap> {
       problems.push(`"${part.trim()}" is not name:level (e.g. contents:read)`);
       continue;
     }
-    const qualified = KNOWN.has(rawName) ? rawName : QUALIFIED.get(rawName);
+    // A qualified name is GitHub's own (a grant or request lists it so, and an export writes it back): taken
+    // as it is, even one newer than the catalog. A short name must be one the catalog knows.
+    const qualified = QUALIFIED_NAME.test(rawName) ? rawName : QUALIFIED.get(rawName);
     if (qualified === undefined) {
       problems.push(unknownPermission(rawName, rawLevel));
       continue;
