@@ -3,6 +3,7 @@ import { retry } from "@octokit/plugin-retry";
 import { throttling } from "@octokit/plugin-throttling";
 import { RequestError } from "@octokit/request-error";
 import { Octokit } from "@octokit/rest";
+import { type Budget, unbounded } from "../app/budget";
 import type { GrantFilter, GrantSource } from "../app/ports";
 import { batches } from "../core/batches";
 import { flattenPermissions } from "../core/ledger/access";
@@ -37,7 +38,46 @@ export interface GitHubClientOptions {
   /** Multiplier of GitHub's retry-after, in ms (1000 in production; tests shorten waits). */
   retryAfterBaseValue?: number;
   log?: { warn(message: string, extra: Record<string, unknown>): void };
+  /** The run's budget: every try, retry and rate-limit wait ends inside it, and nothing starts after it. */
+  budget?: Budget;
+  /** How long one try of one request may take (default 20 s; GitHub answers a page in well under 2). */
+  timeoutMs?: number;
+  /** What outlives a run (a Lambda's warm starts): installation tokens and installation ids. */
+  shared?: GitHubShared;
 }
+
+/**
+ * `@octokit/auth-app`'s cache hook, kept across runs so that each run's client reuses the installation
+ * token. GitHub's tokens live an hour; one is handed out for 55 minutes after it was issued, as auth-app's
+ * own cache does for 59.
+ */
+class InstallationTokenCache {
+  static readonly TTL_MS = 55 * 60_000;
+  readonly #tokens = new Map<string, { value: string; until: number }>();
+
+  get(key: string): string | undefined {
+    const kept = this.#tokens.get(key);
+    if (kept && kept.until > Date.now()) return kept.value;
+    this.#tokens.delete(key);
+    return undefined;
+  }
+
+  set(key: string, value: string): void {
+    this.#tokens.set(key, { value, until: Date.now() + InstallationTokenCache.TTL_MS });
+  }
+}
+
+/** What outlives a run (a Lambda's warm starts): installation tokens and the org's installation id. */
+export interface GitHubShared {
+  tokens: InstallationTokenCache;
+  installations: Map<string, number>;
+}
+
+export function sharedGitHubState(): GitHubShared {
+  return { tokens: new InstallationTokenCache(), installations: new Map() };
+}
+
+export const GITHUB_TIMEOUT_MS = 20_000;
 
 export class GitHubError extends Error {
   override name = "GitHubError";
@@ -177,6 +217,7 @@ function linkTo(link: string | undefined, rel: "next" | "last"): string | undefi
  */
 function requestPage(
   octokit: PatrolOctokit,
+  send: typeof fetch,
   route: string,
   params: Record<string, unknown>,
   page: number,
@@ -191,7 +232,7 @@ function requestPage(
       done(false);
       return Response.json([]);
     }
-    const response = await fetch(input, init);
+    const response = await send(input, init);
     if (!response.ok) return response;
     const body = await response.arrayBuffer();
     done(true);
@@ -213,6 +254,7 @@ function requestPage(
  */
 async function listPages<T>(
   octokit: PatrolOctokit,
+  send: typeof fetch,
   route: string,
   params: Record<string, unknown>,
   onItems: (items: T[]) => void,
@@ -229,7 +271,7 @@ async function listPages<T>(
   let turn = FIRST_TURN;
   const prepare = () => {
     while (prepared < last && queue.length < AHEAD) {
-      const page = requestPage(octokit, route, params, ++prepared, turn);
+      const page = requestPage(octokit, send, route, params, ++prepared, turn);
       turn = page.answered;
       queue.push(page);
     }
@@ -262,22 +304,36 @@ function describe(error: unknown, what: string): GitHubError {
   return new GitHubError(`${what} failed: ${error instanceof Error ? error.message : String(error)}`, null);
 }
 
-function makeOctokit(options: GitHubClientOptions, auth: { installationId?: number } = {}): PatrolOctokit {
-  const { credentials, baseUrl, retries = 3, retryAfterBaseValue = 1000, log } = options;
+/** How a refused rate-limit wait is reported: the run stops, naming when the limit resets. */
+function rateLimitStop(kind: string, retryAfterMs: number, budget: Budget): string {
+  const resets = new Date(Date.now() + retryAfterMs).toISOString();
+  return `stopped: GitHub's ${kind} rate limit resets at ${resets}, after this run's budget ends (${Math.round(budget.remaining() / 1000)} s left)`;
+}
+
+type BoundOptions = GitHubClientOptions & Required<Pick<GitHubClientOptions, "budget" | "shared">>;
+
+function makeOctokit(options: BoundOptions, auth: { installationId?: number } = {}): PatrolOctokit {
+  const { credentials, baseUrl, retries = 3, retryAfterBaseValue = 1000, log, budget, shared } = options;
   const onLimit =
     (kind: string) =>
     (retryAfter: number, request: { method: string; url: string }, _o: unknown, retryCount: number) => {
+      const waitMs = retryAfter * retryAfterBaseValue;
+      const fits = budget.fits(waitMs);
       log?.warn(`GitHub ${kind} rate limit`, {
         method: request.method,
         url: request.url,
         retryAfter,
         retryCount,
+        fitsBudget: fits,
       });
-      return retryCount < retries;
+      // A wait the budget cannot hold is not waited: the run stops now and says when the limit resets.
+      if (!fits) budget.stop(rateLimitStop(kind, waitMs, budget));
+      return fits && retryCount < retries;
     };
-  return new PatrolOctokit({
+  const octokit = new PatrolOctokit({
     ...(baseUrl ? { baseUrl } : {}),
     userAgent: "patrol",
+    request: { fetch: budget.fetch(options.timeoutMs ?? GITHUB_TIMEOUT_MS) },
     ...(credentials.kind === "token"
       ? { auth: credentials.token }
       : {
@@ -285,6 +341,7 @@ function makeOctokit(options: GitHubClientOptions, auth: { installationId?: numb
           auth: {
             appId: credentials.appId,
             privateKey: credentials.privateKey,
+            cache: shared.tokens,
             ...(auth.installationId ? { installationId: auth.installationId } : {}),
           },
         }),
@@ -296,6 +353,11 @@ function makeOctokit(options: GitHubClientOptions, auth: { installationId?: numb
     retry: { retries, retryAfterBaseValue },
     log: { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} },
   });
+  // Outermost: a request (its retries and rate-limit waits included) ends when the budget does.
+  octokit.hook.wrap("request", (request, requestOptions) =>
+    budget.race(Promise.resolve(request(requestOptions))),
+  );
+  return octokit;
 }
 
 /**
@@ -303,8 +365,15 @@ function makeOctokit(options: GitHubClientOptions, auth: { installationId?: numb
  * the process (a Lambda's warm starts reuse it): App installation tokens are cached and renewed by
  * `@octokit/auth-app`.
  */
-export function makeGitHubTokenSource(options: GitHubClientOptions): GrantSource {
+export function makeGitHubTokenSource(given: GitHubClientOptions): GrantSource {
+  const options = {
+    ...given,
+    budget: given.budget ?? unbounded(),
+    shared: given.shared ?? sharedGitHubState(),
+  };
   const clients = new Map<string, Promise<PatrolOctokit>>();
+  // The pages' own fetch (they wait their turn) goes through the same bounds as every other request.
+  const send = options.budget.fetch(options.timeoutMs ?? GITHUB_TIMEOUT_MS);
 
   const clientFor = (org: string): Promise<PatrolOctokit> => {
     let client = clients.get(org);
@@ -326,7 +395,7 @@ export function makeGitHubTokenSource(options: GitHubClientOptions): GrantSource
       const seen = new Set<number>();
       try {
         for (const route of grantRoutes(filter)) {
-          await listPages<GrantPayload>(octokit, route, { org, per_page: PAGE_SIZE }, (items) => {
+          await listPages<GrantPayload>(octokit, send, route, { org, per_page: PAGE_SIZE }, (items) => {
             for (const item of items) {
               if (seen.has(item.id)) continue;
               seen.add(item.id);
@@ -442,15 +511,17 @@ export function makeGitHubTokenSource(options: GitHubClientOptions): GrantSource
   };
 }
 
-async function resolveClient(options: GitHubClientOptions, org: string): Promise<PatrolOctokit> {
-  const { credentials } = options;
+async function resolveClient(options: BoundOptions, org: string): Promise<PatrolOctokit> {
+  const { credentials, shared } = options;
   if (credentials.kind === "token") return makeOctokit(options);
-  const installationId = credentials.installationIds?.[org] ?? credentials.installationId;
-  if (installationId) return makeOctokit(options, { installationId });
+  const known =
+    credentials.installationIds?.[org] ?? credentials.installationId ?? shared.installations.get(org);
+  if (known) return makeOctokit(options, { installationId: known });
   // No installation id given: ask GitHub which installation of the App covers this org.
   const appClient = makeOctokit(options);
   try {
     const { data } = await appClient.rest.apps.getOrgInstallation({ org });
+    shared.installations.set(org, data.id);
     return makeOctokit(options, { installationId: data.id });
   } catch (error) {
     throw describe(error, `finding the GitHub App's installation on ${org}`);

@@ -4,10 +4,10 @@ import {
   DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
-  paginateQuery,
   QueryCommand,
 } from "@aws-sdk/lib-dynamodb";
 import pMap from "p-map";
+import { type Budget, unbounded } from "../app/budget";
 import type { Ledger, WriteResult } from "../app/ports";
 import { batches } from "../core/batches";
 import { parseStoredEntry, parseStoredEvent } from "../core/ledger/fields";
@@ -73,7 +73,21 @@ export class LegacyCaseError extends Error {
 }
 const entrySk = (entryId: string) => `ENTRY#${entryId}`;
 
-export function makeDynamoLedger(client: DynamoDBClient, tableName: string): Ledger {
+export interface DynamoLedgerOptions {
+  /**
+   * The run's budget: each call (its retries included) ends when the budget does, and none starts after
+   * it, so a run that failed writes nothing once it has returned. One try of one call is bounded by the
+   * client's own `requestTimeout`.
+   */
+  budget?: Budget;
+}
+
+export function makeDynamoLedger(
+  client: DynamoDBClient,
+  tableName: string,
+  options: DynamoLedgerOptions = {},
+): Ledger {
+  const budget = options.budget ?? unbounded();
   const doc = DynamoDBDocumentClient.from(client, {
     marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: false },
   });
@@ -89,7 +103,7 @@ export function makeDynamoLedger(client: DynamoDBClient, tableName: string): Led
     throw error;
   };
   const send: typeof doc.send = ((command: Parameters<typeof doc.send>[0]) =>
-    doc.send(command).catch(named)) as typeof doc.send;
+    budget.race(doc.send(command, { abortSignal: budget.signal })).catch(named)) as typeof doc.send;
 
   async function query(
     org: string,
@@ -98,22 +112,20 @@ export function makeDynamoLedger(client: DynamoDBClient, tableName: string): Led
     partition: string = pk(org),
   ): Promise<Record<string, unknown>[]> {
     const items: Record<string, unknown>[] = [];
-    const pages = paginateQuery(
-      { client: doc },
-      {
-        TableName: tableName,
-        KeyConditionExpression: "pk = :pk AND begins_with(sk, :prefix)",
-        ExpressionAttributeValues: { ":pk": partition, ":prefix": prefix },
-      },
-    );
-    try {
-      for await (const page of pages) {
-        if (onPage) onPage(page.Items ?? []);
-        else items.push(...(page.Items ?? []));
-      }
-    } catch (error) {
-      named(error);
-    }
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await send(
+        new QueryCommand({
+          TableName: tableName,
+          KeyConditionExpression: "pk = :pk AND begins_with(sk, :prefix)",
+          ExpressionAttributeValues: { ":pk": partition, ":prefix": prefix },
+          ...(start ? { ExclusiveStartKey: start } : {}),
+        }),
+      );
+      if (onPage) onPage(page.Items ?? []);
+      else items.push(...(page.Items ?? []));
+      start = page.LastEvaluatedKey;
+    } while (start);
     return items;
   }
 
@@ -138,7 +150,7 @@ export function makeDynamoLedger(client: DynamoDBClient, tableName: string): Led
     // DynamoDB may hand back part of a batch under load: send the rest again, backing off.
     for (let attempt = 0; requests.length > 0; attempt++) {
       if (attempt > 8) throw new Error(`DynamoDB left ${requests.length} ledger events unprocessed`);
-      if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 50 * 2 ** attempt));
+      if (attempt > 0) await budget.sleep(50 * 2 ** attempt);
       const result = await send(new BatchWriteCommand({ RequestItems: { [tableName]: requests } }));
       requests = (result.UnprocessedItems?.[tableName] ?? []) as typeof requests;
     }

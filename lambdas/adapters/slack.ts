@@ -1,4 +1,5 @@
-import { type KnownBlock, WebClient } from "@slack/web-api";
+import { ErrorCode, type KnownBlock, WebClient } from "@slack/web-api";
+import { type Budget, unbounded } from "../app/budget";
 import type { Notifier } from "../app/ports";
 
 export class SlackError extends Error {
@@ -10,30 +11,136 @@ export interface SlackOptions {
   channel: string;
   /** Slack's API base (`SLACK_API_URL`), e.g. a simulator's; defaults to Slack's own. */
   apiUrl?: string;
-  /** Retries after a failure or a 429; kept small so an outage cannot hold a Lambda for long. */
+  /** Tries after the first, for a 429, a 5xx or a lost answer; each one only if the budget holds it. */
   retries?: number;
+  /** How long one try may take (default 10 s). */
+  timeoutMs?: number;
+  /** The run's budget: no wait outlives it, no call starts after it. */
+  budget?: Budget;
 }
 
-/** Sends Block Kit messages with `@slack/web-api`. The token is in the client, never in a message or error. */
+export const SLACK_TIMEOUT_MS = 10_000;
+/** The metadata type patrol's messages carry, so that a message can be found again by its key. */
+const EVENT_TYPE = "patrol_message";
+/** How far back a message is looked for: a day of the channel, 200 messages a page, five pages at most. */
+const LOOK_BACK_MS = 86_400_000;
+const HISTORY_PAGES = 5;
+
+interface SlackFailure {
+  code?: string;
+  data?: { error?: string };
+  retryAfter?: number;
+  statusCode?: number;
+  original?: unknown;
+}
+
+/** Whether a failed call may have reached Slack (its answer lost, late or a 5xx): the message may be there. */
+function answerLost(error: SlackFailure): boolean {
+  if (error.code === ErrorCode.RequestError) return true;
+  return error.code === ErrorCode.HTTPError && (error.statusCode ?? 0) >= 500;
+}
+
+function detailOf(error: unknown): string {
+  const failure = error as SlackFailure;
+  if (failure.data?.error) return failure.data.error;
+  if (failure.code === ErrorCode.RateLimitedError)
+    return `rate limited (retry after ${failure.retryAfter} s)`;
+  return error instanceof Error ? error.message : String(error);
+}
+
+/**
+ * Sends Block Kit messages with `@slack/web-api`. The token is in the client, never in a message or error.
+ * The client's own retries are off: each try is bounded by `timeoutMs` and the budget, a 429's
+ * `retry-after` is waited only when the budget holds it, and a try whose answer was lost is followed by a
+ * look for the message (by its key) before it is posted again, so one digest is never two.
+ */
 export function makeSlackNotifier(options: SlackOptions): Notifier {
+  const budget = options.budget ?? unbounded();
+  const retries = options.retries ?? 2;
   const client = new WebClient(options.token, {
     ...(options.apiUrl ? { slackApiUrl: options.apiUrl } : {}),
-    retryConfig: { retries: options.retries ?? 2, factor: 2, minTimeout: 200, maxTimeout: 2000 },
-    rejectRateLimitedCalls: false,
-    timeout: 10_000,
+    retryConfig: { retries: 0 },
+    rejectRateLimitedCalls: true,
+    fetch: budget.fetch(options.timeoutMs ?? SLACK_TIMEOUT_MS),
   });
-  return {
-    async post(message) {
-      try {
-        await client.chat.postMessage({
+  const failed = (what: string, error: unknown) =>
+    new SlackError(`${what} Slack channel ${options.channel} failed: ${detailOf(error)}`);
+
+  async function find(key: string): Promise<boolean> {
+    let cursor: string | undefined;
+    const oldest = String((Date.now() - LOOK_BACK_MS) / 1000);
+    for (let page = 0; page < HISTORY_PAGES; page++) {
+      const history = await budget.race(
+        client.conversations.history({
           channel: options.channel,
-          text: message.text,
-          blocks: message.blocks as unknown as KnownBlock[],
-        });
+          oldest,
+          limit: 200,
+          include_all_metadata: true,
+          ...(cursor ? { cursor } : {}),
+        }),
+      );
+      const found = history.messages?.some(
+        (m) =>
+          m.metadata?.event_type === EVENT_TYPE &&
+          (m.metadata.event_payload as Record<string, unknown> | undefined)?.key === key,
+      );
+      if (found) return true;
+      cursor = history.response_metadata?.next_cursor || undefined;
+      if (!cursor) return false;
+    }
+    return false;
+  }
+
+  return {
+    async post(message, postOptions = {}) {
+      const { key } = postOptions;
+      for (let attempt = 0; ; attempt++) {
+        try {
+          await budget.race(
+            client.chat.postMessage({
+              channel: options.channel,
+              text: message.text,
+              blocks: message.blocks as unknown as KnownBlock[],
+              ...(key ? { metadata: { event_type: EVENT_TYPE, event_payload: { key } } } : {}),
+            }),
+          );
+          return;
+        } catch (error) {
+          const failure = error as SlackFailure;
+          if (attempt >= retries || budget.stopped) throw failed("posting to", error);
+          if (failure.code === ErrorCode.RateLimitedError) {
+            const waitMs = (failure.retryAfter ?? 1) * 1000;
+            if (!budget.fits(waitMs)) {
+              throw new SlackError(
+                `posting to Slack channel ${options.channel} failed: Slack asked to wait ${failure.retryAfter} s, more than the run has left (${Math.round(budget.remaining() / 1000)} s)`,
+              );
+            }
+            await budget.sleep(waitMs);
+            continue;
+          }
+          if (!answerLost(failure)) throw failed("posting to", error);
+          // The message may have reached Slack though its answer did not reach us: look before posting again.
+          if (key) {
+            let there: boolean;
+            try {
+              there = await find(key);
+            } catch (lookError) {
+              throw failed("looking for the message just posted in", lookError);
+            }
+            if (there) return;
+          }
+          const backoffMs = 200 * 2 ** attempt;
+          if (!budget.fits(backoffMs)) throw failed("posting to", error);
+          await budget.sleep(backoffMs);
+        }
+      }
+    },
+
+    async find(key) {
+      try {
+        return await find(key);
       } catch (error) {
-        const data = (error as { data?: { error?: string } }).data;
-        const detail = data?.error ?? (error instanceof Error ? error.message : String(error));
-        throw new SlackError(`posting to Slack channel ${options.channel} failed: ${detail}`);
+        throw failed("reading the history of", error);
       }
     },
   };

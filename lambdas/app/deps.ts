@@ -1,12 +1,13 @@
 import { join } from "node:path";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { ensureLedgerTable, startEmbeddedDynamo } from "../adapters/embedded-dynamodb";
-import { type GitHubCredentials, makeGitHubTokenSource } from "../adapters/github";
+import { type GitHubCredentials, makeGitHubTokenSource, sharedGitHubState } from "../adapters/github";
 import { makeDynamoLedger } from "../adapters/ledger";
 import { readSecret } from "../adapters/secrets";
 import { makeSlackNotifier } from "../adapters/slack";
 import { ConfigError, type Env, parseEnv, parseGitHubAppSecret, parsePolicyJson } from "../config";
 import type { Policy } from "../core/policy";
+import { type Budget, unbounded } from "./budget";
 import type { Log } from "./log";
 import type { GrantSource, Ledger, Notifier } from "./ports";
 
@@ -17,9 +18,27 @@ export interface Deps {
   ledger: Ledger;
   notifier?: Notifier;
   policy: Policy;
+  /** The budget every call of these ports ends within. */
+  budget: Budget;
+  /**
+   * The same ports bound to one run's budget: GitHub and Slack to its work (which leaves time to record
+   * what was done), the ledger to the whole of it. Clients, secrets and installation tokens are shared.
+   */
+  forRun(budget: Budget): Deps;
   /** Releases what the deps hold open (the embedded store); a no-op against AWS. */
   close(): Promise<void>;
 }
+
+/** One try of one call to each outside system; the run's budget bounds them all together. */
+export interface CallTimeouts {
+  githubMs?: number;
+  dynamoMs?: number;
+  slackMs?: number;
+}
+
+/** DynamoDB answers a query page or a put in milliseconds; a try that takes seconds is not coming back. */
+export const DYNAMO_TIMEOUT_MS = 5_000;
+const DYNAMO_CONNECT_TIMEOUT_MS = 2_000;
 
 export interface DepsOptions {
   /** Where an embedded ledger lives when no `PATROL_TABLE` is set (the CLI); the Lambdas require a table. */
@@ -27,6 +46,9 @@ export interface DepsOptions {
   log?: Log;
   /** Test hook: GitHub retry waits are GitHub's retry-after times this many ms. */
   retryAfterBaseValue?: number;
+  /** The budget of the command (the CLI); a Lambda binds each invocation's with `forRun`. */
+  budget?: Budget;
+  timeouts?: CallTimeouts;
 }
 
 async function githubCredentials(env: Env): Promise<GitHubCredentials> {
@@ -57,33 +79,60 @@ async function githubCredentials(env: Env): Promise<GitHubCredentials> {
   );
 }
 
-async function slackNotifier(env: Env): Promise<Notifier | undefined> {
+/** The Slack notifier for a run, or none when Slack is not configured. */
+async function slackNotifier(
+  env: Env,
+  timeoutMs: number | undefined,
+): Promise<((budget: Budget) => Notifier) | undefined> {
   const token = env.SLACK_BOT_TOKEN_SECRET_ARN
     ? await readSecret(env.SLACK_BOT_TOKEN_SECRET_ARN)
     : env.SLACK_BOT_TOKEN;
   if (!token) return undefined;
-  if (!env.SLACK_CHANNEL)
-    throw new ConfigError("invalid environment: SLACK_CHANNEL is required with a Slack token");
-  return makeSlackNotifier({ token: token.trim(), channel: env.SLACK_CHANNEL, apiUrl: env.SLACK_API_URL });
+  const channel = env.SLACK_CHANNEL;
+  if (!channel) throw new ConfigError("invalid environment: SLACK_CHANNEL is required with a Slack token");
+  return (budget) =>
+    makeSlackNotifier({
+      token: token.trim(),
+      channel,
+      apiUrl: env.SLACK_API_URL,
+      budget,
+      ...(timeoutMs !== undefined ? { timeoutMs } : {}),
+    });
+}
+
+/** The ledger's client: each try bounded, the SDK's own retries (3 tries) left to it within the budget. */
+function dynamoClient(options: DepsOptions, local?: { endpoint: string }): DynamoDBClient {
+  const requestTimeout = options.timeouts?.dynamoMs ?? DYNAMO_TIMEOUT_MS;
+  return new DynamoDBClient({
+    requestHandler: {
+      requestTimeout,
+      connectionTimeout: Math.min(requestTimeout, DYNAMO_CONNECT_TIMEOUT_MS),
+    },
+    ...(local
+      ? {
+          endpoint: local.endpoint,
+          region: "local",
+          credentials: { accessKeyId: "local", secretAccessKey: "local" },
+        }
+      : {}),
+  });
 }
 
 async function openLedger(
   env: Env,
   options: DepsOptions,
-): Promise<{ ledger: Ledger; close(): Promise<void> }> {
+): Promise<{ ledger: (budget: Budget) => Ledger; close(): Promise<void> }> {
   if (env.PATROL_TABLE) {
-    return { ledger: makeDynamoLedger(new DynamoDBClient({}), env.PATROL_TABLE), close: async () => {} };
+    const table = env.PATROL_TABLE;
+    const client = dynamoClient(options);
+    return { ledger: (budget) => makeDynamoLedger(client, table, { budget }), close: async () => {} };
   }
   if (!options.allowEmbedded) throw new ConfigError("invalid environment: PATROL_TABLE is required");
   const store = await startEmbeddedDynamo({ path: join(env.PATROL_DATA_DIR ?? ".patrol", "ledger") });
-  const client = new DynamoDBClient({
-    endpoint: store.endpoint,
-    region: "local",
-    credentials: { accessKeyId: "local", secretAccessKey: "local" },
-  });
+  const client = dynamoClient(options, store);
   await ensureLedgerTable(client, EMBEDDED_TABLE);
   return {
-    ledger: makeDynamoLedger(client, EMBEDDED_TABLE),
+    ledger: (budget) => makeDynamoLedger(client, EMBEDDED_TABLE, { budget }),
     close: async () => {
       client.destroy();
       await store.close();
@@ -94,17 +143,34 @@ async function openLedger(
 /** Builds the adapters from the environment: once per cold start in a Lambda, once per command in the CLI. */
 export async function buildDeps(env: Env, options: DepsOptions): Promise<Deps> {
   const policy = parsePolicyJson(env.PATROL_POLICY, env.PATROL_MODE);
-  const [credentials, notifier] = await Promise.all([githubCredentials(env), slackNotifier(env)]);
-  const github = makeGitHubTokenSource({
-    baseUrl: env.GITHUB_API_URL,
-    credentials,
-    log: options.log,
-    ...(options.retryAfterBaseValue !== undefined
-      ? { retryAfterBaseValue: options.retryAfterBaseValue }
-      : {}),
-  });
+  const [credentials, notifier] = await Promise.all([
+    githubCredentials(env),
+    slackNotifier(env, options.timeouts?.slackMs),
+  ]);
+  const shared = sharedGitHubState();
+  const github = (budget: Budget) =>
+    makeGitHubTokenSource({
+      baseUrl: env.GITHUB_API_URL,
+      credentials,
+      log: options.log,
+      budget,
+      shared,
+      ...(options.timeouts?.githubMs !== undefined ? { timeoutMs: options.timeouts.githubMs } : {}),
+      ...(options.retryAfterBaseValue !== undefined
+        ? { retryAfterBaseValue: options.retryAfterBaseValue }
+        : {}),
+    });
   const { ledger, close } = await openLedger(env, options);
-  return { github, ledger, ...(notifier ? { notifier } : {}), policy, close };
+  const forRun = (budget: Budget): Deps => ({
+    github: github(budget.work),
+    ledger: ledger(budget),
+    ...(notifier ? { notifier: notifier(budget.work) } : {}),
+    policy,
+    budget,
+    forRun,
+    close,
+  });
+  return forRun(options.budget ?? unbounded());
 }
 
 /**

@@ -55,6 +55,13 @@ export interface Ledger {
   moveLegacyCase(org: string): Promise<{ entries: number; events: number; kept: string[] }>;
 }
 
+export interface PostOptions {
+  /** Marks the message so that `find` can tell whether Slack has it (a digest's run id). */
+  key?: string;
+}
+
 export interface Notifier {
-  post(message: SlackMessage): Promise<void>;
+  post(message: SlackMessage, options?: PostOptions): Promise<void>;
+  /** Whether a message marked with `key` was posted in the last day. */
+  find(key: string): Promise<boolean>;
 }

@@ -4,6 +4,7 @@ import { basename } from "node:path";
 import { Command, CommanderError, Option } from "commander";
 import { invokeFunction, RemoteFunctionError } from "../adapters/lambda-invoke";
 import { LegacyCaseError } from "../adapters/ledger";
+import { DEFAULT_INVOCATION_MS, runBudget } from "../app/budget";
 import { buildDeps, type Deps } from "../app/deps";
 import { type Actor, changeEntry, importRecords, reviewRequest } from "../app/keep-register";
 import { runRevoke } from "../app/run-revoke";
@@ -79,12 +80,35 @@ function instant(value: string): Date {
   return new Date(ms);
 }
 
-async function withDeps<T>(io: CliIo, use: (deps: Deps) => Promise<T>): Promise<T> {
-  const deps = await buildDeps(parseEnv(io.env), { allowEmbedded: true });
+/** `--budget`: seconds, or a number with `s`, `m` or `h`. */
+function duration(value: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*(s|m|h)?$/i.exec(value.trim());
+  const unit = { s: 1_000, m: 60_000, h: 3_600_000 }[(m?.[2] ?? "s").toLowerCase() as "s" | "m" | "h"];
+  const ms = m ? Number(m[1]) * unit : Number.NaN;
+  if (!(ms >= 1_000 && ms <= 24 * 3_600_000)) {
+    throw new UsageError(`--budget: "${value}" is not a duration between 1s and 24h (e.g. 900, 90s, 15m)`);
+  }
+  return ms;
+}
+
+/** A command's time when no --budget is given: a Lambda's longest invocation. */
+const DEFAULT_BUDGET_MS = DEFAULT_INVOCATION_MS;
+
+async function withDeps<T>(
+  io: CliIo,
+  use: (deps: Deps) => Promise<T>,
+  budgetMs: number = DEFAULT_BUDGET_MS,
+): Promise<T> {
+  const budget = runBudget(budgetMs);
   try {
-    return await use(deps);
+    const deps = await buildDeps(parseEnv(io.env), { allowEmbedded: true, budget });
+    try {
+      return await use(deps);
+    } finally {
+      await deps.close();
+    }
   } finally {
-    await deps.close();
+    budget.end();
   }
 }
 
@@ -111,6 +135,7 @@ interface RevokeOptions {
   dryRun?: boolean;
   json?: boolean;
   function?: string;
+  budget?: number;
 }
 
 function numbers(flag: string, values: string[]): number[] {
@@ -262,16 +287,24 @@ function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
     .option("--now <iso>", "evaluate the policy as of this instant", instant)
     .option("--dry-run", "change nothing anywhere: no ledger write, no revocation, no Slack message")
     .option("--json", "print one JSON document on stdout and nothing else there")
-    .action(async (opts: { org: string; now?: Date; dryRun?: boolean; json?: boolean }) => {
-      const report = await withDeps(io, (deps) =>
-        runSweep(deps, {
-          org: opts.org,
-          now: opts.now ?? new Date(),
-          runId: randomUUID(),
-          dryRun: opts.dryRun ?? false,
-          actor: "patrol-sweep",
-          onProgress: progress(io, opts.json ?? false),
-        }),
+    .option(
+      "--budget <duration>",
+      "stop, record what was done and fail after this long (default 15m)",
+      duration,
+    )
+    .action(async (opts: { org: string; now?: Date; dryRun?: boolean; json?: boolean; budget?: number }) => {
+      const report = await withDeps(
+        io,
+        (deps) =>
+          runSweep(deps, {
+            org: opts.org,
+            now: opts.now ?? new Date(),
+            runId: randomUUID(),
+            dryRun: opts.dryRun ?? false,
+            actor: "patrol-sweep",
+            onProgress: progress(io, opts.json ?? false),
+          }),
+        opts.budget,
       );
       if (io.interactive) io.stderr("\r\x1b[K");
       io.stdout(opts.json ? `${JSON.stringify(report, null, 2)}\n` : formatSweepReport(report));
@@ -293,6 +326,11 @@ function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
     .option("--dry-run", "show what would be revoked and change nothing")
     .option("--json", "print one JSON document on stdout and nothing else there")
     .option("--function <name>", "invoke the deployed revoke Lambda (name or ARN) instead of running locally")
+    .option(
+      "--budget <duration>",
+      "stop, record what was done and fail after this long (default 15m)",
+      duration,
+    )
     .action(async (opts: RevokeOptions) => {
       const event = revokeEvent(opts);
       const request = parseRevokeRequest(event); // exit 2 on bad input, before anything is touched
@@ -307,7 +345,11 @@ function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
           throw error;
         }
       } else {
-        report = await withDeps(io, (deps) => runRevoke(deps, request, new Date(), randomUUID()));
+        report = await withDeps(
+          io,
+          (deps) => runRevoke(deps, request, new Date(), randomUUID()),
+          opts.budget,
+        );
       }
       io.stdout(opts.json ? `${JSON.stringify(report, null, 2)}\n` : formatRevokeReport(report));
       setExit(revokeExitCode(report));

@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import { Logger } from "@aws-lambda-powertools/logger";
 import { Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
 import type { Context } from "aws-lambda";
+import { DEFAULT_INVOCATION_MS, invocationBudget } from "../app/budget";
 import { type Deps, lazyDepsFromEnvironment } from "../app/deps";
 import { runRevoke } from "../app/run-revoke";
 import type { RevokeReport } from "../core/report";
@@ -20,8 +21,9 @@ export function makeRevokeHandler(getDeps: () => Promise<Deps>) {
     if (context) logger.addContext(context);
     const request = parseRevokeRequest(event);
     logger.appendKeys({ org: request.org, requestedBy: request.requestedBy });
+    const budget = invocationBudget(context?.getRemainingTimeInMillis() ?? DEFAULT_INVOCATION_MS);
     try {
-      const deps = await getDeps();
+      const deps = (await getDeps()).forRun(budget);
       const report = await runRevoke(
         { ...deps, log: logger },
         request,
@@ -46,6 +48,7 @@ export function makeRevokeHandler(getDeps: () => Promise<Deps>) {
       }
       return report;
     } finally {
+      budget.end();
       metrics.publishStoredMetrics();
       logger.removeKeys(["org", "requestedBy"]);
     }

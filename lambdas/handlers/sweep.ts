@@ -3,6 +3,7 @@ import { Logger } from "@aws-lambda-powertools/logger";
 import { Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
 import type { Context } from "aws-lambda";
 import * as z from "zod";
+import { DEFAULT_INVOCATION_MS, invocationBudget } from "../app/budget";
 import { type Deps, lazyDepsFromEnvironment } from "../app/deps";
 import { runSweep } from "../app/run-sweep";
 import { OrgSchema } from "../core/login";
@@ -49,8 +50,10 @@ export function makeSweepHandler(getDeps: () => Promise<Deps>) {
     if (context) logger.addContext(context);
     const { org, dryRun, now } = parseSweepEvent(event);
     logger.appendKeys({ org });
+    // The run's time: what Lambda says is left, less the margin to return; nothing outlives the return.
+    const budget = invocationBudget(context?.getRemainingTimeInMillis() ?? DEFAULT_INVOCATION_MS);
     try {
-      const deps = await getDeps();
+      const deps = (await getDeps()).forRun(budget);
       const runId = context?.awsRequestId ?? randomUUID();
       const report = await runSweep(
         { ...deps, log: logger },
@@ -72,6 +75,7 @@ export function makeSweepHandler(getDeps: () => Promise<Deps>) {
       }
       return report;
     } finally {
+      budget.end();
       metrics.publishStoredMetrics();
       logger.removeKeys(["org"]);
     }
