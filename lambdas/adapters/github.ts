@@ -305,8 +305,8 @@ function describe(error: unknown, what: string): GitHubError {
 }
 
 /** How a refused rate-limit wait is reported: the run stops, naming when the limit resets. */
-function rateLimitStop(kind: string, retryAfterMs: number, budget: Budget): string {
-  const resets = new Date(Date.now() + retryAfterMs).toISOString();
+function rateLimitStop(kind: string, retryAfterSeconds: number, budget: Budget): string {
+  const resets = new Date(Date.now() + retryAfterSeconds * 1000).toISOString();
   return `stopped: GitHub's ${kind} rate limit resets at ${resets}, after this run's budget ends (${Math.round(budget.remaining() / 1000)} s left)`;
 }
 
@@ -327,7 +327,7 @@ function makeOctokit(options: BoundOptions, auth: { installationId?: number } = 
         fitsBudget: fits,
       });
       // A wait the budget cannot hold is not waited: the run stops now and says when the limit resets.
-      if (!fits) budget.stop(rateLimitStop(kind, waitMs, budget));
+      if (!fits) budget.stop(rateLimitStop(kind, retryAfter, budget));
       return fits && retryCount < retries;
     };
   const octokit = new PatrolOctokit({

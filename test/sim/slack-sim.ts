@@ -2,7 +2,9 @@
  * A loopback Slack Web API simulator that speaks the real wire protocol, so `@slack/web-api`'s `WebClient`
  * can be pointed at it with `slackApiUrl: sim.url`.
  *
- * Supported methods: `chat.postMessage`, `auth.test`, `api.test`. Anything else answers `unknown_method`.
+ * Supported methods: `chat.postMessage` (with `metadata`), `conversations.history` (newest first, `oldest`,
+ * `limit`, `cursor`, metadata only with `include_all_metadata`), `auth.test`, `api.test`. Anything else
+ * answers `unknown_method`.
  * Faults: `failNext` (rate limit with Retry-After, HTTP 5xx, or an `ok:false` platform error) and `setDown`
  * (every call answers HTTP 503 until switched back).
  */
@@ -65,6 +67,8 @@ export async function startSlackSim(opts: SlackSimOptions = {}): Promise<SlackSi
   const failures: SlackFailure[] = [];
   let down = false;
   let seq = 0;
+  /** Every message posted, per channel, oldest first. */
+  const channels = new Map<string, Record<string, unknown>[]>();
   const tsBase = Math.floor(Date.now() / 1000);
 
   function nextTs(): string {
@@ -110,6 +114,8 @@ export async function startSlackSim(opts: SlackSimOptions = {}): Promise<SlackSi
         };
       case "chat.postMessage":
         return postMessage(args);
+      case "conversations.history":
+        return history(args);
       default:
         return { status: 200, body: { ok: false, error: "unknown_method" } };
     }
@@ -143,7 +149,34 @@ export async function startSlackSim(opts: SlackSimOptions = {}): Promise<SlackSi
     if (args.attachments !== undefined) message.attachments = args.attachments;
     if (args.metadata !== undefined) message.metadata = args.metadata;
     if (typeof args.thread_ts === "string") message.thread_ts = args.thread_ts;
+    channels.set(channel, [...(channels.get(channel) ?? []), message]);
     return { status: 200, body: { ok: true, channel, ts, message } };
+  }
+
+  function history(args: Record<string, unknown>): Reply {
+    const channel = typeof args.channel === "string" ? args.channel : "";
+    if (!channels.has(channel) && channel === "") {
+      return { status: 200, body: { ok: false, error: "channel_not_found" } };
+    }
+    const oldest = Number(args.oldest ?? 0);
+    const limit = Math.min(Math.max(Number(args.limit ?? 100) || 100, 1), 999);
+    const withMetadata = args.include_all_metadata === true || args.include_all_metadata === "true";
+    const newestFirst = [...(channels.get(channel) ?? [])]
+      .reverse()
+      .filter((m) => Number(m.ts) > oldest)
+      .map(({ metadata, ...m }) => (withMetadata && metadata !== undefined ? { ...m, metadata } : m));
+    const start = Number(typeof args.cursor === "string" && args.cursor ? args.cursor : 0);
+    const page = newestFirst.slice(start, start + limit);
+    const more = start + limit < newestFirst.length;
+    return {
+      status: 200,
+      body: {
+        ok: true,
+        messages: page,
+        has_more: more,
+        response_metadata: { next_cursor: more ? String(start + limit) : "" },
+      },
+    };
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {

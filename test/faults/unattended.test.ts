@@ -1,0 +1,134 @@
+/**
+ * Issue 11's observations, each as it was seen: a nightly sweep with nobody watching must end inside its
+ * budget, record what it did, and leave nothing running after it returned.
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { dynamoError } from "../sim/fault-proxy";
+import type { SimOrg } from "../sim/github-sim";
+import { after, type Stage, stage, startWorld, type World } from "./world";
+
+const DAY = 86_400_000;
+const iso = (days: number) => new Date(Date.now() + days * DAY).toISOString();
+const LIST = /^\/orgs\/[^/]+\/personal-access-tokens$/;
+
+let world: World;
+let orgs = 0;
+
+beforeAll(async () => {
+  world = await startWorld(Array.from({ length: 30 }, (_, i) => `night-${i + 1}`));
+});
+afterAll(async () => {
+  await world?.close();
+});
+afterEach(() => {
+  world.github.clear();
+  world.slack.clear();
+  world.dynamo.clear();
+});
+
+/** An org of `n` registered grants, `expired` of them expired and not to be renewed (due for revocation). */
+async function populated(n: number, expired = 0): Promise<{ org: SimOrg; name: string; stage: Stage }> {
+  const name = `night-${++orgs}`;
+  const org = world.loopback.github.org(name);
+  const s = await stage(world);
+  const rows = ["token_name,owner,approved_by,purpose,token_id,renew"];
+  for (let i = 0; i < n; i++) {
+    const gone = i < expired;
+    org.addGrant({
+      tokenId: orgs * 10_000 + i,
+      owner: `dev${i % 5}`,
+      tokenName: `svc-${i}`,
+      accessGrantedAt: iso(-30 + i / 1000),
+      tokenExpiresAt: gone ? iso(-1) : iso(90),
+      tokenExpired: gone,
+      tokenLastUsedAt: iso(-1),
+    });
+    rows.push(`svc-${i},dev${i % 5},ops,ci,${orgs * 10_000 + i},false`);
+  }
+  await s.importCsv(name, rows.join("\n"));
+  return { org, name, stage: s };
+}
+
+describe("1. every wait has a limit", () => {
+  it("a primary rate limit resetting in an hour stops the run at once, saying when it resets", async () => {
+    const { name, stage: s } = await populated(3);
+    const reset = Math.floor(Date.now() / 1000) + 3600;
+    world.github.inject({
+      path: LIST,
+      times: Number.POSITIVE_INFINITY,
+      fault: {
+        kind: "answer",
+        status: 403,
+        headers: { "x-ratelimit-remaining": "0", "x-ratelimit-reset": String(reset) },
+        body: { message: "API rate limit exceeded for installation ID 90000." },
+      },
+    });
+    const run = await s.sweep(name, { remainingMs: 10_000 });
+    expect(run.error?.name).toBe("SweepFailedError");
+    expect(run.error?.message).toContain(
+      `rate limit resets at ${new Date((reset + 1) * 1000).toISOString().slice(0, 16)}`,
+    );
+    expect(run.ms).toBeLessThan(10_000);
+    // It asked once, and did not wait out the hour.
+    expect(world.github.requests.filter((r) => LIST.test(r.path)).length).toBe(1);
+  });
+
+  it("a GitHub request that hangs is abandoned after its own timeout, retried within the budget, and the run fails inside it", async () => {
+    const { name, stage: s } = await populated(3);
+    world.github.inject({ path: LIST, times: Number.POSITIVE_INFINITY, fault: { kind: "hang" } });
+    const run = await s.sweep(name, { remainingMs: 9_000 });
+    expect(run.error?.name).toBe("SweepFailedError");
+    expect(run.error?.message).toMatch(/listing the fine-grained tokens of night-\d+ failed/);
+    expect(run.ms).toBeLessThan(9_000);
+    const tries = world.github.requests.filter((r) => LIST.test(r.path));
+    expect(tries.length).toBeGreaterThan(1); // a try timed out and was tried again
+    expect(after(world.github, run.returnedAt).length).toBe(0);
+  });
+
+  it("a DynamoDB Query that hangs ends with the call's timeout, inside the budget", async () => {
+    const { name, stage: s } = await populated(3);
+    world.dynamo.inject({ target: "Query", times: Number.POSITIVE_INFINITY, fault: { kind: "hang" } });
+    const run = await s.sweep(name, { remainingMs: 8_000 });
+    expect(run.error?.name).toBe("SweepFailedError");
+    expect(run.ms).toBeLessThan(8_000);
+    expect(after(world.dynamo, run.returnedAt).length).toBe(0);
+  });
+
+  it("Slack's retry-after of 120 s on every try is not waited out; the outcomes were recorded before", async () => {
+    const { name, org, stage: s } = await populated(6, 4);
+    world.slack.inject({
+      path: "/api/chat.postMessage",
+      times: Number.POSITIVE_INFINITY,
+      fault: {
+        kind: "answer",
+        status: 429,
+        headers: { "retry-after": "120" },
+        body: { ok: false, error: "ratelimited" },
+      },
+    });
+    const run = await s.sweep(name, { remainingMs: 10_000 });
+    expect(run.error?.message).toMatch(/Slack asked to wait 120 s, more than the run has left/);
+    expect(run.ms).toBeLessThan(10_000);
+    expect(org.revokedPatIds.length).toBe(4);
+    const entries = await s.ledger.load(name);
+    expect(entries.filter((e) => e.status === "revoked" && e.revokedReason === "expired").length).toBe(4);
+  });
+});
+
+describe("4. a failed run writes nothing after it returned", () => {
+  it("with every PutItem throttled, no PutItem of the run reaches DynamoDB once the handler has returned", async () => {
+    const { name, stage: s } = await populated(40, 30);
+    world.dynamo.inject({
+      target: "PutItem",
+      times: Number.POSITIVE_INFINITY,
+      fault: dynamoError("ThrottlingException", "Rate of requests exceeds the allowed throughput."),
+    });
+    const run = await s.sweep(name, { remainingMs: 10_000 });
+    expect(run.error?.name).toBe("SweepFailedError");
+    // Longer than the SDK's retry backoff: what was still retrying would have arrived by now.
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    expect(world.dynamo.requests.filter((r) => r.target?.endsWith("PutItem")).length).toBeGreaterThan(0);
+    expect(after(world.dynamo, run.returnedAt, "PutItem").length).toBe(0);
+    expect(after(world.github, run.returnedAt).length).toBe(0);
+  });
+});
