@@ -5,7 +5,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { dynamoError } from "../sim/fault-proxy";
 import type { SimOrg } from "../sim/github-sim";
-import { after, type Stage, stage, startWorld, type World } from "./world";
+import { arrivedAfter, type Stage, stage, startWorld, type World } from "./world";
 
 const DAY = 86_400_000;
 const iso = (days: number) => new Date(Date.now() + days * DAY).toISOString();
@@ -82,7 +82,7 @@ describe("1. every wait has a limit", () => {
     expect(run.ms).toBeLessThan(9_000);
     const tries = world.github.requests.filter((r) => LIST.test(r.path));
     expect(tries.length).toBeGreaterThan(1); // a try timed out and was tried again
-    expect(after(world.github, run.returnedAt).length).toBe(0);
+    expect(arrivedAfter(world.github, run.returnedAt).length).toBe(0);
   });
 
   it("a DynamoDB Query that hangs ends with the call's timeout, inside the budget", async () => {
@@ -91,7 +91,7 @@ describe("1. every wait has a limit", () => {
     const run = await s.sweep(name, { remainingMs: 8_000 });
     expect(run.error?.name).toBe("SweepFailedError");
     expect(run.ms).toBeLessThan(8_000);
-    expect(after(world.dynamo, run.returnedAt).length).toBe(0);
+    expect(arrivedAfter(world.dynamo, run.returnedAt).length).toBe(0);
   });
 
   it("Slack's retry-after of 120 s on every try is not waited out; the outcomes were recorded before", async () => {
@@ -128,7 +128,7 @@ describe("4. a failed run writes nothing after it returned", () => {
     // Longer than the SDK's retry backoff: what was still retrying would have arrived by now.
     await new Promise((resolve) => setTimeout(resolve, 1_500));
     expect(world.dynamo.requests.filter((r) => r.target?.endsWith("PutItem")).length).toBeGreaterThan(0);
-    expect(after(world.dynamo, run.returnedAt, "PutItem").length).toBe(0);
-    expect(after(world.github, run.returnedAt).length).toBe(0);
+    expect(arrivedAfter(world.dynamo, run.returnedAt, "PutItem").length).toBe(0);
+    expect(arrivedAfter(world.github, run.returnedAt).length).toBe(0);
   });
 });

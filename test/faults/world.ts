@@ -146,6 +146,6 @@ export async function stage(
 }
 
 /** Requests that reached a proxy after `at` (a run's return). */
-export function after(proxy: FaultProxy, at: number, target?: string) {
+export function arrivedAfter(proxy: FaultProxy, at: number, target?: string) {
   return proxy.requests.filter((r) => r.at > at && (!target || r.target?.endsWith(target)));
 }
