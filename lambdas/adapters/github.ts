@@ -390,12 +390,15 @@ export function makeGitHubTokenSource(given: GitHubClientOptions): GrantSource {
       const octokit = await clientFor(org);
       const grants: Grant[] = [];
       const toGrant = grantReader();
-      // Pages are numbered: a token created while the list is read moves every later grant down a place,
-      // so the last grant of a page comes again at the top of the next.
+      // Pages are numbered: a grant revoked on a page already read moves every later grant up a place (one
+      // is missed: the sweep confirms what it did not see), and anything that moves them down shows a
+      // grant twice, kept once.
       const seen = new Set<number>();
       try {
         for (const route of grantRoutes(filter)) {
-          await listPages<GrantPayload>(octokit, send, route, { org, per_page: PAGE_SIZE }, (items) => {
+          // Oldest first: a token created while the list is read lands on the last page, shifting nothing.
+          const params = { org, per_page: PAGE_SIZE, sort: "created_at", direction: "asc" };
+          await listPages<GrantPayload>(octokit, send, route, params, (items) => {
             for (const item of items) {
               if (seen.has(item.id)) continue;
               seen.add(item.id);

@@ -1,4 +1,5 @@
 import { buildDigest } from "../core/digest";
+import { judgeListing, unlistedTokenIds } from "../core/listing";
 import type { ChangeContext } from "../core/ledger/changes";
 import type { Policy } from "../core/policy";
 import { type SweepReport, toReportAlert, toRevokedToken } from "../core/report";
@@ -11,6 +12,7 @@ import {
 } from "../core/sweep";
 import type { Alert, Grant, LedgerEntry, PatRequest, Revocation } from "../core/types";
 import { type Committed, commit, pick } from "./commit";
+import type { Budget } from "./budget";
 import type { Log } from "./log";
 import type { GrantSource, Ledger, Notifier } from "./ports";
 
@@ -22,6 +24,8 @@ export interface SweepDeps {
   notifier?: Notifier;
   policy: Policy;
   log?: Log;
+  /** The run's budget; when it ends, the report says so (`stopped`). */
+  budget?: Budget;
 }
 
 export interface SweepOptions {
@@ -60,15 +64,16 @@ interface Sweep {
 export async function runSweep(deps: SweepDeps, options: SweepOptions): Promise<SweepReport> {
   const sweep = startSweep(deps, options);
   const listed = await listAndLoad(sweep);
-  if (!listed) return sweep.report;
+  if (!listed) return finish(sweep);
+  await confirmUnlisted(sweep, listed);
   const planned = planAndReport(sweep, listed);
   if (options.dryRun) {
     sweep.report.revoked = planned.revocations.map(toRevokedToken);
     sweep.report.slack.skipped = "dry run";
-    return sweep.report;
+    return finish(sweep);
   }
   const due = await recordIntents(sweep, listed, planned);
-  if (!due) return sweep.report;
+  if (!due) return finish(sweep);
   const outcomes = await revoke(sweep, due);
   const revokedAlerts = await recordOutcomes(sweep, due, outcomes);
   const delivered = await postDigest(sweep, due.plan, outcomes, revokedAlerts);
@@ -78,6 +83,13 @@ export async function runSweep(deps: SweepDeps, options: SweepOptions): Promise<
     errors: sweep.report.errors.length,
     slack: sweep.report.slack.sent,
   });
+  return finish(sweep);
+}
+
+/** The report as the run ends: if its budget ran out, why, so that what was not done is explained. */
+function finish(sweep: Sweep): SweepReport {
+  const stopped = sweep.deps.budget?.work.stopped;
+  if (stopped && stopped !== "the run ended") sweep.report.stopped = stopped;
   return sweep.report;
 }
 
@@ -103,6 +115,7 @@ function startSweep(deps: SweepDeps, options: SweepOptions): Sweep {
       errors: [],
       slack: { sent: false },
       ledger: { entries: 0, written: 0, conflicts: 0 },
+      listing: { known: 0, missing: 0, confirmed: 0, found: 0, suspect: false },
     },
   };
 }
@@ -110,6 +123,8 @@ function startSweep(deps: SweepDeps, options: SweepOptions): Sweep {
 interface Listed {
   grants: Grant[];
   requests: PatRequest[];
+  /** Not believed: nothing is taken for gone because this listing did not show it. */
+  suspect?: boolean;
 }
 
 /** 1. The listing must be complete before anything is decided: a partial list would make live tokens look gone. */
@@ -132,6 +147,45 @@ async function listAndLoad(sweep: Sweep): Promise<Listed | null> {
   }
 }
 
+/**
+ * 1b. Before anything is taken for gone. A listing that lost too much of what the ledger knows is not
+ * believed; otherwise each entry it did not show is looked up by token id (50 a call), and a grant the
+ * listing missed (its page shifted) joins the listing, to be judged like any other.
+ */
+async function confirmUnlisted(sweep: Sweep, listed: Listed): Promise<void> {
+  const entries = [...sweep.view.values()];
+  const { report } = sweep;
+  const verdict = judgeListing(entries, listed.grants, sweep.deps.policy);
+  report.listing = { ...report.listing, known: verdict.known, missing: verdict.missing, suspect: verdict.suspect };
+  if (verdict.message) {
+    listed.suspect = true;
+    report.errors.push({ stage: "list", message: verdict.message });
+    return;
+  }
+  const tokenIds = unlistedTokenIds(entries, listed.grants, listed.requests);
+  if (tokenIds.length === 0) return;
+  try {
+    const found = await sweep.deps.github.listGrants(sweep.options.org, undefined, { tokenIds });
+    const listedIds = new Set(listed.grants.map((g) => g.patId));
+    const missed = found.filter((g) => !listedIds.has(g.patId));
+    listed.grants.push(...missed);
+    report.listing.confirmed = tokenIds.length;
+    report.listing.found = missed.length;
+    if (missed.length > 0) {
+      sweep.deps.log?.warn("the listing missed grants that GitHub still has", {
+        missed: missed.map((g) => g.patId),
+      });
+    }
+  } catch (error) {
+    listed.suspect = true;
+    report.listing.suspect = true;
+    report.errors.push({
+      stage: "list",
+      message: `confirming ${tokenIds.length} token(s) the listing did not show failed, so nothing was marked gone: ${messageOf(error)}`,
+    });
+  }
+}
+
 function plan(sweep: Sweep, listed: Listed, entries: readonly LedgerEntry[]): SweepPlan {
   const { org, now, runId } = sweep.options;
   return planSweep({
@@ -143,6 +197,7 @@ function plan(sweep: Sweep, listed: Listed, entries: readonly LedgerEntry[]): Sw
     now,
     runId,
     actor: sweep.ctx.actor,
+    suspectListing: listed.suspect ?? false,
   });
 }
 

@@ -36,6 +36,12 @@ export const PolicySchema = z
     requestWaitHours: z.number().positive().default(24),
     /** Above this many policy-driven revocations in one run, they are held; flagged ones still go. */
     maxRevocationsPerRun: z.number().int().nonnegative().default(25),
+    /**
+     * A listing that lost more than this share of the live grants the ledger knows (and at least
+     * `suspectListingMinimum` of them) is not believed: nothing becomes `gone` and the sweep fails.
+     */
+    suspectListingShare: z.number().min(0).max(1).default(0.2),
+    suspectListingMinimum: z.number().int().positive().default(3),
   })
   .strict();
 

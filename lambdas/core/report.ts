@@ -15,6 +15,13 @@ export interface SweepReport {
   errors: ReportError[];
   slack: { sent: boolean; skipped?: string; error?: string };
   ledger: { entries: number; written: number; conflicts: number };
+  /**
+   * How far the listing was believed: live grants the ledger knew, how many the listing missed, how many of
+   * those were looked up by token id (`confirmed`) and found after all (`found`).
+   */
+  listing: { known: number; missing: number; confirmed: number; found: number; suspect: boolean };
+  /** Why the run stopped before its end, when its budget ran out or a wait would not fit in it. */
+  stopped?: string;
 }
 
 /** A revocation as reports show it: the token, the grant, the reason. */

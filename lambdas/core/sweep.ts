@@ -35,6 +35,11 @@ export interface SweepInput {
   runId: string;
   /** Who the ledger records as having made the sweep's changes. */
   actor: string;
+  /**
+   * The listing is not believed (see core/listing.ts): no entry is taken for gone or its revocation
+   * confirmed because it was not listed.
+   */
+  suspectListing?: boolean;
 }
 
 export interface SweepPlan {
@@ -322,7 +327,7 @@ export function planSweep(input: SweepInput): SweepPlan {
     }
   });
 
-  closeVanished(changes, seen, ctx);
+  if (!input.suspectListing) closeVanished(changes, seen, ctx);
 
   // The cap: above it, policy-driven revocations are held; a compromise response is revoked regardless.
   const policyDriven = wanted.filter((r) => !NEVER_HELD.has(r.reason));

@@ -132,3 +132,59 @@ describe("4. a failed run writes nothing after it returned", () => {
     expect(arrivedAfter(world.github, run.returnedAt).length).toBe(0);
   });
 });
+
+describe("2. a listing that misses grants does not mark them gone", () => {
+  it("a grant shifted off its page (one revoked by hand on page 1 meanwhile) is found by token id and revoked", async () => {
+    const { name, org, stage: s } = await populated(150);
+    expect((await s.sweep(name)).error).toBeUndefined(); // last night: every grant seen
+    const grants = org.grants(); // oldest first, as patrol lists them
+    const shifted = grants[100]; // first of page 2
+    const byHand = grants[10]; // on page 1
+    if (!shifted || !byHand) throw new Error("seed");
+    // The shifted grant's token is retired: it must be revoked tonight, not lost as gone.
+    const entries = await s.ledger.load(name);
+    const retired = entries.find((e) => e.tokenId === shifted.token_id);
+    if (!retired) throw new Error("seed");
+    await s.ledger.write([
+      {
+        entry: { ...retired, status: "retired", version: retired.version + 1 },
+        expectedVersion: retired.version,
+        events: [],
+      },
+    ]);
+    world.github.onRequest((r) => {
+      if (LIST.test(r.path) && r.query.get("page") === "2") org.removeGrant(byHand.id);
+    });
+    const run = await s.sweep(name);
+    expect(run.error).toBeUndefined();
+    expect(run.report?.listing).toMatchObject({ missing: 1, confirmed: 1, found: 1, suspect: false });
+    expect(org.revokedPatIds).toEqual([shifted.id]);
+    const after = await s.ledger.load(name);
+    expect(after.find((e) => e.tokenId === shifted.token_id)).toMatchObject({
+      status: "revoked",
+      revokedReason: "not-needed",
+    });
+    expect(
+      world.github.requests.some((r) => r.query.getAll("token_id[]").includes(String(shifted.token_id))),
+    ).toBe(true);
+    // The one revoked by hand was listed before it went; the next night, the targeted query confirms it gone.
+    const next = await s.sweep(name);
+    expect(next.report?.listing).toMatchObject({ missing: 1, confirmed: 1, found: 0 });
+    expect((await s.ledger.load(name)).find((e) => e.tokenId === byHand.token_id)?.status).toBe("gone");
+  });
+
+  it("a night on which GitHub lists nothing for a populated org marks nothing gone and fails the run", async () => {
+    const { name, stage: s } = await populated(20);
+    expect((await s.sweep(name)).error).toBeUndefined(); // last night: every grant seen
+    world.github.inject({ path: LIST, fault: { kind: "answer", status: 200, body: [] } });
+    const run = await s.sweep(name);
+    expect(run.error?.name).toBe("SweepFailedError");
+    expect(run.error?.message).toMatch(/listing suspect: GitHub listed 0 grant\(s\), and 20 of the 20/);
+    const entries = await s.ledger.load(name);
+    expect(entries.filter((e) => e.status === "gone")).toEqual([]);
+    expect(entries.filter((e) => e.status === "active").length).toBe(20);
+    // The next night lists them again: nothing to undo.
+    const next = await s.sweep(name);
+    expect(next.error).toBeUndefined();
+  });
+});

@@ -547,7 +547,7 @@ describe("on-demand revocation through the revoke Lambda's handler", () => {
     expect(all.alreadyGone.map((g) => [g.tokenId, g.owner])).toEqual([[5001, "amy"]]);
     const allLists = listCalls(everyone.github(), ORGS.tokenName);
     expect(allLists).toHaveLength(1);
-    expect([...(allLists[0]?.query.keys() ?? [])].sort()).toEqual(["per_page"]);
+    expect([...(allLists[0]?.query.keys() ?? [])].sort()).toEqual(["direction", "per_page", "sort"]);
     expect(org.grants().map((g) => g.id)).toEqual([amyOther.id]);
     expect(org.revokedPatIds).toEqual([
       amyDeploy.id,

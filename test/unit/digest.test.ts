@@ -18,6 +18,7 @@ function report(overrides: Partial<SweepReport> = {}): SweepReport {
     errors: [],
     slack: { sent: false },
     ledger: { entries: 100, written: 0, conflicts: 0 },
+    listing: { known: 100, missing: 0, confirmed: 0, found: 0, suspect: false },
     ...overrides,
   };
 }
