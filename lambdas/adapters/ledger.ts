@@ -8,7 +8,7 @@ import {
 } from "@aws-sdk/lib-dynamodb";
 import pMap from "p-map";
 import { type Budget, unbounded } from "../app/budget";
-import type { Ledger, WriteResult } from "../app/ports";
+import type { CarriedAlert, Ledger, PendingDigest, WriteResult } from "../app/ports";
 import { batches } from "../core/batches";
 import { parseStoredEntry, parseStoredEvent } from "../core/ledger/fields";
 import { canonicalOrg } from "../core/login";
@@ -72,6 +72,12 @@ export class LegacyCaseError extends Error {
   }
 }
 const entrySk = (entryId: string) => `ENTRY#${entryId}`;
+/** The org's sweep lease, and its one pending digest (whose alerts are kept beside it, in parts). */
+const LEASE_SK = "LEASE";
+const DIGEST_SK = "DIGEST#PENDING";
+const digestPartSk = (runId: string, part: number) => `DIGEST#${runId}#${String(part).padStart(4, "0")}`;
+/** Alerts per part: an item holds at most 400 KB. */
+const DIGEST_PART = 500;
 
 export interface DynamoLedgerOptions {
   /**
@@ -191,6 +197,111 @@ export function makeDynamoLedger(
   }
 
   return {
+    async acquireLease(org, holder, until, now) {
+      try {
+        await send(
+          new PutCommand({
+            TableName: tableName,
+            Item: { pk: pk(org), sk: LEASE_SK, holder, until: until.getTime(), at: now.toISOString() },
+            ConditionExpression: "attribute_not_exists(pk) OR #until < :now OR holder = :holder",
+            ExpressionAttributeNames: { "#until": "until" },
+            ExpressionAttributeValues: { ":now": now.getTime(), ":holder": holder },
+          }),
+        );
+        return null;
+      } catch (error) {
+        if (!(error instanceof ConditionalCheckFailedException)) throw error;
+        const { Item } = await send(
+          new GetCommand({ TableName: tableName, Key: { pk: pk(org), sk: LEASE_SK }, ConsistentRead: true }),
+        );
+        return { holder: String(Item?.holder), until: new Date(Number(Item?.until)).toISOString() };
+      }
+    },
+
+    async releaseLease(org, holder) {
+      try {
+        await send(
+          new PutCommand({
+            TableName: tableName,
+            Item: { pk: pk(org), sk: LEASE_SK, holder, until: 0, at: new Date().toISOString() },
+            ConditionExpression: "holder = :holder",
+            ExpressionAttributeValues: { ":holder": holder },
+          }),
+        );
+      } catch (error) {
+        // Taken over after it expired: it is the other run's now.
+        if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      }
+    },
+
+    async recordDigest(org, digest) {
+      const parts = batches(digest.alerts, DIGEST_PART);
+      await pMap(
+        parts,
+        (alerts, part) =>
+          send(
+            new PutCommand({
+              TableName: tableName,
+              Item: { pk: pk(org), sk: digestPartSk(digest.runId, part), alerts },
+            }),
+          ),
+        { concurrency: WRITE_CONCURRENCY },
+      );
+      // The pointer last: a digest is pending only once every part of it is there.
+      await send(
+        new PutCommand({
+          TableName: tableName,
+          Item: {
+            pk: pk(org),
+            sk: DIGEST_SK,
+            runId: digest.runId,
+            at: digest.at,
+            parts: parts.length,
+            state: "posting",
+          },
+        }),
+      );
+    },
+
+    async pendingDigest(org) {
+      const { Item } = await send(
+        new GetCommand({ TableName: tableName, Key: { pk: pk(org), sk: DIGEST_SK }, ConsistentRead: true }),
+      );
+      if (!Item || Item.state !== "posting") return null;
+      const runId = String(Item.runId);
+      const parts = await pMap(
+        Array.from({ length: Number(Item.parts) }, (_, part) => part),
+        async (part) =>
+          (
+            await send(
+              new GetCommand({
+                TableName: tableName,
+                Key: { pk: pk(org), sk: digestPartSk(runId, part) },
+                ConsistentRead: true,
+              }),
+            )
+          ).Item?.alerts as CarriedAlert[] | undefined,
+        { concurrency: WRITE_CONCURRENCY },
+      );
+      return { runId, at: String(Item.at), alerts: parts.flatMap((p) => p ?? []) } satisfies PendingDigest;
+    },
+
+    async settleDigest(org, runId, outcome) {
+      try {
+        await send(
+          new PutCommand({
+            TableName: tableName,
+            Item: { pk: pk(org), sk: DIGEST_SK, runId, state: outcome, at: new Date().toISOString() },
+            ConditionExpression: "runId = :runId",
+            ExpressionAttributeValues: { ":runId": runId },
+          }),
+        );
+      } catch (error) {
+        // A later digest is pending now: this one's fate no longer matters to anyone.
+        if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      }
+    },
+
     async moveLegacyCase(org) {
       const legacy = legacyPk(org);
       if (legacy === pk(org)) return { entries: 0, events: 0, kept: [] };

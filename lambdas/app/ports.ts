@@ -1,7 +1,7 @@
 import type { SlackMessage } from "../core/digest";
 import type { ClassicCredential } from "../core/revoke";
 import type { RevocationOutcome } from "../core/sweep";
-import type { EntryWrite, Grant, LedgerEntry, LedgerEvent, PatRequest } from "../core/types";
+import type { Alert, EntryWrite, Grant, LedgerEntry, LedgerEvent, PatRequest } from "../core/types";
 
 /**
  * The ports the use cases need, declared here by the layer that uses them; lambdas/adapters/ implements
@@ -37,6 +37,23 @@ export interface WriteResult {
   conflicts: { entryId: string; message: string }[];
 }
 
+/** An alert as a digest carried it: enough to remember it as sent. */
+export type CarriedAlert = Pick<Alert, "entryId" | "key" | "kind" | "detail">;
+
+/** A digest recorded before it is posted, so that a run that never learned whether Slack took it can ask. */
+export interface PendingDigest {
+  /** The run that posted it; the message carries it as its key. */
+  runId: string;
+  at: string;
+  alerts: CarriedAlert[];
+}
+
+/** Who holds an org's sweep lease, when another sweep is running. */
+export interface LeaseHolder {
+  holder: string;
+  until: string;
+}
+
 /** The ledger: entries and their append-only events, per org. */
 export interface Ledger {
   /** Every entry of the org, each checked against the entry schema. */
@@ -53,6 +70,18 @@ export interface Ledger {
    * what is there already stands. The old items stay, marked as moved.
    */
   moveLegacyCase(org: string): Promise<{ entries: number; events: number; kept: string[] }>;
+  /**
+   * One sweep of an org at a time: the lease is taken until `until` if it is free, expired, or already
+   * `holder`'s. Returns null once held, or who holds it.
+   */
+  acquireLease(org: string, holder: string, until: Date, now: Date): Promise<LeaseHolder | null>;
+  /** Gives the lease back, if `holder` still has it. */
+  releaseLease(org: string, holder: string): Promise<void>;
+  /** Records the digest about to be posted: the org's one pending digest until it is settled. */
+  recordDigest(org: string, digest: PendingDigest): Promise<void>;
+  pendingDigest(org: string): Promise<PendingDigest | null>;
+  /** The pending digest's fate is known: posted (its alerts are remembered) or never posted. */
+  settleDigest(org: string, runId: string, outcome: "posted" | "not-posted"): Promise<void>;
 }
 
 export interface PostOptions {

@@ -1,6 +1,6 @@
 import { buildDigest } from "../core/digest";
-import { judgeListing, unlistedTokenIds } from "../core/listing";
 import type { ChangeContext } from "../core/ledger/changes";
+import { judgeListing, unlistedTokenIds } from "../core/listing";
 import type { Policy } from "../core/policy";
 import { type SweepReport, toReportAlert, toRevokedToken } from "../core/report";
 import {
@@ -11,10 +11,10 @@ import {
   type SweepPlan,
 } from "../core/sweep";
 import type { Alert, Grant, LedgerEntry, PatRequest, Revocation } from "../core/types";
-import { type Committed, commit, pick } from "./commit";
 import type { Budget } from "./budget";
+import { type Committed, commit, pick } from "./commit";
 import type { Log } from "./log";
-import type { GrantSource, Ledger, Notifier } from "./ports";
+import type { CarriedAlert, GrantSource, Ledger, Notifier } from "./ports";
 
 /** The ports a sweep needs; handlers and the CLI pass real adapters in. */
 export interface SweepDeps {
@@ -63,27 +63,83 @@ interface Sweep {
  */
 export async function runSweep(deps: SweepDeps, options: SweepOptions): Promise<SweepReport> {
   const sweep = startSweep(deps, options);
-  const listed = await listAndLoad(sweep);
-  if (!listed) return finish(sweep);
-  await confirmUnlisted(sweep, listed);
-  const planned = planAndReport(sweep, listed);
+  // A dry run changes nothing, so it needs no lease and may run beside a real sweep.
   if (options.dryRun) {
-    sweep.report.revoked = planned.revocations.map(toRevokedToken);
-    sweep.report.slack.skipped = "dry run";
+    await sweepSteps(sweep);
     return finish(sweep);
   }
+  if (!(await holdOrg(sweep))) return finish(sweep);
+  try {
+    await sweepSteps(sweep);
+  } finally {
+    await releaseOrg(sweep);
+  }
+  return finish(sweep);
+}
+
+async function sweepSteps(sweep: Sweep): Promise<void> {
+  const listed = await listAndLoad(sweep);
+  if (!listed) return;
+  await confirmUnlisted(sweep, listed);
+  if (!sweep.options.dryRun) await settleLastDigest(sweep);
+  const planned = planAndReport(sweep, listed);
+  if (sweep.options.dryRun) {
+    sweep.report.revoked = planned.revocations.map(toRevokedToken);
+    sweep.report.slack.skipped = "dry run";
+    return;
+  }
   const due = await recordIntents(sweep, listed, planned);
-  if (!due) return finish(sweep);
+  if (!due) return;
   const outcomes = await revoke(sweep, due);
   const revokedAlerts = await recordOutcomes(sweep, due, outcomes);
   const delivered = await postDigest(sweep, due.plan, outcomes, revokedAlerts);
   await rememberAlerts(sweep, delivered);
-  deps.log?.info("sweep finished", {
+  sweep.deps.log?.info("sweep finished", {
     revoked: sweep.report.revoked.length,
     errors: sweep.report.errors.length,
     slack: sweep.report.slack.sent,
   });
-  return finish(sweep);
+}
+
+/** When a run has no budget of its own (a test calling `runSweep`), its lease lasts as long as a Lambda's. */
+const LEASE_WITHOUT_BUDGET_MS = 15 * 60_000;
+
+/**
+ * 0. One sweep of an org at a time: two at once would post two digests and race each other's writes.
+ * The lease lasts until the run's deadline, so a run that was killed holds it no longer than it could
+ * have run. Returns false when another sweep holds it (this one then does nothing, and says so).
+ */
+async function holdOrg(sweep: Sweep): Promise<boolean> {
+  const { org, runId } = sweep.options;
+  const now = new Date();
+  const until = new Date(sweep.deps.budget?.deadline ?? now.getTime() + LEASE_WITHOUT_BUDGET_MS);
+  try {
+    const other = await sweep.deps.ledger.acquireLease(org, runId, until, now);
+    if (!other) return true;
+    sweep.report.skipped = `another sweep of ${org} (run ${other.holder}) is running, until ${other.until} at the latest`;
+    sweep.report.slack.skipped = sweep.report.skipped;
+    sweep.deps.log?.warn("sweep skipped: the org is being swept", {
+      holder: other.holder,
+      until: other.until,
+    });
+    return false;
+  } catch (error) {
+    sweep.report.errors.push({
+      stage: "ledger",
+      message: `taking the org's sweep lease failed: ${messageOf(error)}`,
+    });
+    sweep.report.slack.skipped = "nothing to report: the sweep could not start";
+    return false;
+  }
+}
+
+async function releaseOrg(sweep: Sweep): Promise<void> {
+  try {
+    await sweep.deps.ledger.releaseLease(sweep.options.org, sweep.options.runId);
+  } catch (error) {
+    // It expires at the run's deadline anyway.
+    sweep.deps.log?.warn("releasing the sweep lease failed", { error: messageOf(error) });
+  }
 }
 
 /** The report as the run ends: if its budget ran out, why, so that what was not done is explained. */
@@ -156,7 +212,12 @@ async function confirmUnlisted(sweep: Sweep, listed: Listed): Promise<void> {
   const entries = [...sweep.view.values()];
   const { report } = sweep;
   const verdict = judgeListing(entries, listed.grants, sweep.deps.policy);
-  report.listing = { ...report.listing, known: verdict.known, missing: verdict.missing, suspect: verdict.suspect };
+  report.listing = {
+    ...report.listing,
+    known: verdict.known,
+    missing: verdict.missing,
+    suspect: verdict.suspect,
+  };
   if (verdict.message) {
     listed.suspect = true;
     report.errors.push({ stage: "list", message: verdict.message });
@@ -314,15 +375,27 @@ async function recordOutcomes(sweep: Sweep, due: Due, outcomes: RevocationOutcom
   }
 }
 
-/** 6. The digest, when there is news and Slack is configured. Returns the alerts Slack now has. */
+/** What the digest step leaves for the last: the alerts Slack now has, and the digest to settle. */
+interface Posted {
+  delivered: Alert[];
+  /** The run whose pending digest is to be settled once its alerts are remembered. */
+  digest?: string;
+}
+
+/**
+ * 6. The digest, when there is news and Slack is configured. Its alerts are recorded as a pending digest
+ * before it is posted, and the message carries the run id: should the answer be lost, or the run die
+ * before it remembers the alerts, the next run finds the message in Slack and does not say it twice.
+ */
 async function postDigest(
   sweep: Sweep,
   decided: SweepPlan,
   outcomes: RevocationOutcome[],
   revokedAlerts: Alert[],
-): Promise<Alert[]> {
+): Promise<Posted> {
   const { report } = sweep;
-  const { notifier } = sweep.deps;
+  const { notifier, ledger } = sweep.deps;
+  const { org, runId } = sweep.options;
   const done = new Set(outcomes.filter((o) => o.ok).map((o) => o.patId));
   const revokedNow = decided.revocations
     .filter((r) => done.has(r.patId))
@@ -330,29 +403,55 @@ async function postDigest(
   const digest = buildDigest(report, revokedNow, decided.alerts);
   if (!digest) {
     report.slack.skipped = "nothing new";
-    return [];
+    return { delivered: [] };
   }
   if (!notifier) {
     report.slack.skipped = "Slack is not configured; alerts stay unsent until it is";
-    return [];
+    return { delivered: [] };
+  }
+  const alerts = [...decided.alerts, ...revokedAlerts];
+  try {
+    await ledger.recordDigest(org, { runId, at: new Date().toISOString(), alerts: alerts.map(carried) });
+  } catch (error) {
+    report.errors.push({
+      stage: "ledger",
+      message: `recording the digest before posting it failed, so it was not posted (the next sweep sends its alerts): ${messageOf(error)}`,
+    });
+    return { delivered: [] };
   }
   try {
-    await notifier.post(digest);
+    await notifier.post(digest, { key: runId });
     report.slack.sent = true;
-    return [...decided.alerts, ...revokedAlerts];
+    return { delivered: alerts, digest: runId };
   } catch (error) {
     report.slack.error = messageOf(error);
     report.errors.push({
       stage: "slack",
       message: `${messageOf(error)}; the alerts will be sent by the next sweep`,
     });
-    return [];
+    return { delivered: [] };
   }
 }
 
+function carried(alert: Alert): CarriedAlert {
+  return { entryId: alert.entryId, key: alert.key, kind: alert.kind, detail: alert.detail.slice(0, 300) };
+}
+
 /** 7. Each delivered alert remembered in its entry (as it now stands), so it is said once. */
-async function rememberAlerts(sweep: Sweep, delivered: Alert[]): Promise<void> {
-  if (delivered.length === 0) return;
+async function rememberAlerts(sweep: Sweep, posted: Posted): Promise<void> {
+  if (posted.delivered.length === 0) return;
+  if (
+    !(await remember(
+      sweep,
+      posted.delivered,
+      "recording sent alerts failed (the next sweep finds the digest in Slack)",
+    ))
+  )
+    return;
+  if (posted.digest) await settle(sweep, posted.digest, "posted");
+}
+
+async function remember(sweep: Sweep, delivered: readonly CarriedAlert[], failure: string): Promise<boolean> {
   try {
     const committed = await commit(sweep.deps.ledger, sweep.options.org, sweep.view, (entries) => ({
       writes: markAlertsDelivered(
@@ -366,10 +465,42 @@ async function rememberAlerts(sweep: Sweep, delivered: Alert[]): Promise<void> {
       result: null,
     }));
     tally(sweep, committed);
+    return committed.unresolved.length === 0;
+  } catch (error) {
+    sweep.report.errors.push({ stage: "ledger", message: `${failure}: ${messageOf(error)}` });
+    return false;
+  }
+}
+
+async function settle(sweep: Sweep, runId: string, outcome: "posted" | "not-posted"): Promise<void> {
+  try {
+    await sweep.deps.ledger.settleDigest(sweep.options.org, runId, outcome);
+  } catch (error) {
+    // Left pending, the next run asks Slack again: it finds the message and settles it then.
+    sweep.deps.log?.warn("settling the digest failed", { runId, error: messageOf(error) });
+  }
+}
+
+/**
+ * 1c. The last run's digest, if its fate is unknown (the run ended between posting and remembering): if
+ * Slack has it, its alerts are remembered now, so tonight's digest does not repeat them; if not, they
+ * are still unsent, and tonight's digest carries them.
+ */
+async function settleLastDigest(sweep: Sweep): Promise<void> {
+  const { notifier, ledger, log } = sweep.deps;
+  if (!notifier) return;
+  try {
+    const pending = await ledger.pendingDigest(sweep.options.org);
+    if (!pending) return;
+    const posted = await notifier.find(pending.runId);
+    log?.info("the last digest's fate", { runId: pending.runId, posted, alerts: pending.alerts.length });
+    if (posted && !(await remember(sweep, pending.alerts, "remembering the last digest's alerts failed")))
+      return;
+    await settle(sweep, pending.runId, posted ? "posted" : "not-posted");
   } catch (error) {
     sweep.report.errors.push({
-      stage: "ledger",
-      message: `recording sent alerts failed (they may be sent again): ${messageOf(error)}`,
+      stage: "slack",
+      message: `finding out whether the last digest was posted failed (its alerts may be sent again): ${messageOf(error)}`,
     });
   }
 }

@@ -36,9 +36,14 @@ export function formatSweepReport(report: SweepReport): string {
     .filter(Boolean)
     .join(", ");
   out.push(`patrol sweep · ${report.org} · ${report.now}${flags ? ` (${flags})` : ""}`);
+  if (report.skipped) return `${out.join("\n")}\nskipped: ${report.skipped}\n`;
   out.push(
     `${report.scanned} tokens scanned, ${report.requests} pending requests, ${report.ledger.entries} ledger entries`,
   );
+  if (report.listing.found > 0) {
+    out.push(`${report.listing.found} grant(s) the listing missed were found by token id and judged`);
+  }
+  if (report.stopped) out.push(`stopped early: ${report.stopped}`);
   out.push("");
   const verb = report.dryRun ? "Would revoke" : "Revoked";
   out.push(`${verb} (${report.revoked.length})`);

@@ -53,8 +53,7 @@ export function judgeListing(
     known++;
     if (!patIds.has(entry.patId) && !(entry.tokenId !== null && tokenIds.has(entry.tokenId))) missing++;
   }
-  const suspect =
-    missing >= policy.suspectListingMinimum && missing > known * policy.suspectListingShare;
+  const suspect = missing >= policy.suspectListingMinimum && missing > known * policy.suspectListingShare;
   if (!suspect) return { known, missing, suspect };
   const share = Math.round((missing / known) * 100);
   return {

@@ -22,6 +22,8 @@ export interface SweepReport {
   listing: { known: number; missing: number; confirmed: number; found: number; suspect: boolean };
   /** Why the run stopped before its end, when its budget ran out or a wait would not fit in it. */
   stopped?: string;
+  /** Why the sweep did not run at all (another sweep of the org holds its lease). */
+  skipped?: string;
 }
 
 /** A revocation as reports show it: the token, the grant, the reason. */

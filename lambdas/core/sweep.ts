@@ -686,23 +686,26 @@ export function completeRevocations(
 /** Once Slack has the digest: remember each alert in its entry so it is never sent twice. */
 export function markAlertsDelivered(
   entries: readonly LedgerEntry[],
-  alerts: readonly Alert[],
+  alerts: readonly Pick<Alert, "entryId" | "key" | "kind" | "detail">[],
   ctx: ChangeContext,
 ): EntryWrite[] {
   const changes = new LedgerChanges(entries, ctx);
   const nowIso = ctx.now.toISOString();
-  const byEntry = new Map<string, Alert[]>();
+  const byEntry = new Map<string, Pick<Alert, "entryId" | "key" | "kind" | "detail">[]>();
   for (const alert of alerts) byEntry.set(alert.entryId, [...(byEntry.get(alert.entryId) ?? []), alert]);
   for (const [entryId, delivered] of byEntry) {
     const entry = changes.get(entryId);
     if (!entry) continue;
+    // Remembered already (a digest settled late whose alerts were partly remembered): nothing to change.
+    const fresh = delivered.filter((a) => !entry.alertsSent[a.key]);
+    if (fresh.length === 0) continue;
     const alertsSent = { ...entry.alertsSent };
-    for (const alert of delivered) alertsSent[alert.key] = nowIso;
+    for (const alert of fresh) alertsSent[alert.key] = nowIso;
     changes.update(
       entryId,
       { alertsSent },
       "alerted",
-      delivered.map((a) => `${a.kind}: ${a.detail}`).join("; "),
+      fresh.map((a) => `${a.kind}: ${a.detail}`).join("; "),
     );
   }
   return changes.writes();

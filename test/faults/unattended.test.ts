@@ -120,6 +120,7 @@ describe("4. a failed run writes nothing after it returned", () => {
     const { name, stage: s } = await populated(40, 30);
     world.dynamo.inject({
       target: "PutItem",
+      after: 1, // the sweep's lease is taken; every entry write after it is throttled
       times: Number.POSITIVE_INFINITY,
       fault: dynamoError("ThrottlingException", "Rate of requests exceeds the allowed throughput."),
     });
@@ -186,5 +187,63 @@ describe("2. a listing that misses grants does not mark them gone", () => {
     // The next night lists them again: nothing to undo.
     const next = await s.sweep(name);
     expect(next.error).toBeUndefined();
+  });
+});
+
+describe("5. one digest per night", () => {
+  const POST = "/api/chat.postMessage";
+  const digests = (org: string) =>
+    world.loopback.slack.posts().filter((c) => String(c.args.text ?? "").includes(org));
+
+  it("Slack taking the digest but answering after the client gave up: it is found, not posted again", async () => {
+    const { name, stage: s } = await populated(5, 2);
+    world.slack.inject({ path: POST, fault: { kind: "late", ms: 1_500 } }); // the try times out at 1 s
+    const run = await s.sweep(name);
+    expect(run.error).toBeUndefined();
+    expect(digests(name)).toHaveLength(1);
+    expect(world.slack.requests.some((r) => r.path === "/api/conversations.history")).toBe(true);
+    // Its alerts are remembered: the next night says nothing again.
+    expect((await s.sweep(name)).error).toBeUndefined();
+    expect(digests(name)).toHaveLength(1);
+  });
+
+  it("two sweeps of one org at once: one sweeps and posts, the other stands aside and says so", async () => {
+    const { name, org, stage: s } = await populated(5, 2);
+    const [a, b] = await Promise.all([s.sweep(name), s.sweep(name)]);
+    expect(a.error ?? b.error).toBeUndefined();
+    const skipped = [a.report?.skipped, b.report?.skipped].filter(Boolean);
+    expect(skipped).toHaveLength(1);
+    expect(skipped[0]).toMatch(new RegExp(`another sweep of ${name} \\(run req-\\w+\\) is running`));
+    expect(digests(name)).toHaveLength(1);
+    expect(org.revokedPatIds).toHaveLength(2);
+    // The lease was given back: tonight's next sweep runs.
+    expect((await s.sweep(name)).report?.skipped).toBeUndefined();
+  });
+
+  it("a run that died right after Slack took the digest: the next night does not post its alerts again", async () => {
+    const { name, stage: s } = await populated(5, 2);
+    // The run dies as Slack takes its digest: every later ledger write is lost.
+    world.slack.onRequest((r) => {
+      if (r.path === POST) {
+        world.dynamo.inject({ times: Number.POSITIVE_INFINITY, fault: { kind: "reset" } });
+      }
+    });
+    const started = Date.now();
+    const dying = await s.sweep(name, { remainingMs: 8_000 });
+    expect(dying.error?.name).toBe("SweepFailedError");
+    expect(digests(name)).toHaveLength(1);
+    world.dynamo.clear();
+    world.slack.clear();
+    // Its lease could not be given back: it lasts to the dead run's deadline (8 s less the return margin).
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, started + 3_100 - Date.now())));
+    // The next night: the last digest is found in Slack, its alerts remembered, nothing said twice.
+    const next = await s.sweep(name);
+    expect(next.error).toBeUndefined();
+    expect(digests(name)).toHaveLength(1);
+    const entries = await s.ledger.load(name);
+    expect(entries.filter((e) => e.status === "revoked")).toHaveLength(2);
+    expect(
+      entries.filter((e) => Object.keys(e.alertsSent).some((k) => k.startsWith("revoked"))),
+    ).toHaveLength(2);
   });
 });

@@ -57,15 +57,13 @@ function gated(s: fc.Scheduler, ledger: Ledger, who: string): Ledger {
   const gate = <T>(what: string, call: () => Promise<T>) =>
     s.schedule(Promise.resolve(), `${who} ${what}`).then(call);
   return {
+    ...ledger,
     load: (org) => gate("load", () => ledger.load(org)),
     read: (org, ids) => gate("read", () => ledger.read(org, ids)),
     write: (writes) =>
       gate(`write ${writes.flatMap((w) => w.events.map((e) => e.action)).join("+")}`, () =>
         ledger.write(writes),
       ),
-    history: (org, id) => ledger.history(org, id),
-    events: (org) => ledger.events(org),
-    moveLegacyCase: (org) => ledger.moveLegacyCase(org),
   };
 }
 
