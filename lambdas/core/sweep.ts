@@ -701,12 +701,7 @@ export function markAlertsDelivered(
     if (fresh.length === 0) continue;
     const alertsSent = { ...entry.alertsSent };
     for (const alert of fresh) alertsSent[alert.key] = nowIso;
-    changes.update(
-      entryId,
-      { alertsSent },
-      "alerted",
-      fresh.map((a) => `${a.kind}: ${a.detail}`).join("; "),
-    );
+    changes.update(entryId, { alertsSent }, "alerted", fresh.map((a) => `${a.kind}: ${a.detail}`).join("; "));
   }
   return changes.writes();
 }

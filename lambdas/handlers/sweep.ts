@@ -67,7 +67,8 @@ export function makeSweepHandler(getDeps: () => Promise<Deps>) {
       metrics.addMetric("Failures", MetricUnit.Count, report.errors.length);
       // The heartbeat: an org without a successful sweep for a day raises the alarm.
       // A sweep skipped because another holds the org is not this run's success: that one reports its own.
-      if (report.errors.length === 0 && !report.skipped) metrics.addMetric("SweepSucceeded", MetricUnit.Count, 1);
+      if (report.errors.length === 0 && !report.skipped)
+        metrics.addMetric("SweepSucceeded", MetricUnit.Count, 1);
       logger.info("sweep report", { report });
       if (report.errors.length > 0) {
         throw new SweepFailedError(
