@@ -9,7 +9,7 @@ import { OrgSchedules } from "./constructs/org-schedules";
 import { PatrolFunction, type PatrolFunctionProps } from "./constructs/patrol-function";
 import { PatrolSecrets } from "./constructs/patrol-secrets";
 import { RevokerPolicy } from "./constructs/revoker-policy";
-import { LAMBDA_MEMORY_MB } from "./sizing";
+import { LAMBDA_MEMORY_MB, REVOKE_TIMEOUT_MINUTES, SWEEP_TIMEOUT_MINUTES } from "./sizing";
 
 type FunctionSpec = Pick<
   PatrolFunctionProps,
@@ -20,27 +20,27 @@ type FunctionSpec = Pick<
 const MEMORY_MB = LAMBDA_MEMORY_MB;
 
 /**
- * The sweep: one org per invocation. 15 minutes (Lambda's maximum) covers a large org listed and revoked
- * serially, as GitHub asks, including rate-limit waits. A failed sweep is not retried by Lambda: it already
+ * The sweep: one org per invocation, its timeout sized in sizing.ts (the run's budget is what remains of
+ * it, and the run ends itself before Lambda would). A failed sweep is not retried by Lambda: it already
  * finished what it could, the alarm tells a human, and the next night repeats the work.
  */
 const SWEEP: FunctionSpec = {
   handler: "sweep",
   description: "patrol: sweep one GitHub org's fine-grained PATs against the ledger (scheduled nightly)",
-  timeout: Duration.minutes(15),
+  timeout: Duration.minutes(SWEEP_TIMEOUT_MINUTES),
   memorySize: MEMORY_MB,
   retryAttempts: 0,
 };
 
 /**
  * The on-demand revocation after a compromise, invoked by an incident responder: the same work as a sweep
- * at most (list the org, revoke 100 grants a call, write the ledger), so the same memory; 10 minutes covers
- * revoking everything in a large org. Never retried by Lambda: the responder sees the report and decides.
+ * at most (list the org, revoke 100 grants a call, write the ledger), so the same memory and a timeout from
+ * sizing.ts. Never retried by Lambda: the responder sees the report and decides.
  */
 const REVOKE: FunctionSpec = {
   handler: "revoke",
   description: "patrol: revoke fine-grained PATs on demand after a compromise",
-  timeout: Duration.minutes(10),
+  timeout: Duration.minutes(REVOKE_TIMEOUT_MINUTES),
   memorySize: MEMORY_MB,
   retryAttempts: 0,
 };

@@ -1,3 +1,5 @@
+import { RECORD_RESERVE_MS, RETURN_MARGIN_MS } from "../lambdas/app/budget";
+
 /**
  * The Lambdas' memory, from the benchmark (`npm run bench`: the bundled sweep, cold, run with the heap flags
  * Lambda's Node.js runtime passes at this size, see `lambdaHeapFlags`). 100,000 grants in steady state:
@@ -7,6 +9,31 @@
  * at GitHub's real latency take longer than its CPU work at 512 MB's share of a core.
  */
 export const LAMBDA_MEMORY_MB = 512;
+
+/**
+ * The sweep's timeout, and so its budget. The benchmark's largest org (100,000 grants, 1,000 pages at
+ * 300 ms a page, GitHub's real latency) sweeps in 321 s of wall time, and a steady night writes a few
+ * hundred entries in seconds; 15 minutes (Lambda's longest) leaves that more than twice over for retries
+ * and rate-limit waits. The run's work stops `RECORD_RESERVE_MS` (60 s) before the end and the handler
+ * returns `RETURN_MARGIN_MS` (5 s) before Lambda would stop it: recording the outcomes of a full night
+ * (1,000 revocations and 4,000 alerts, about 60 entry writes in flight at a time) takes a few seconds of
+ * the minute kept for it. An org that cannot be swept inside the budget stops, records what it did and
+ * fails: the next night continues from the ledger.
+ */
+export const SWEEP_TIMEOUT_MINUTES = 15;
+
+/**
+ * The on-demand revocation: the same work as a sweep at most (list the org, revoke 100 grants a call, write
+ * the ledger); 10 minutes covers revoking everything in a large org, with the same reserve and margin.
+ */
+export const REVOKE_TIMEOUT_MINUTES = 10;
+
+/** The run's budget inside each timeout (what the handler's `invocationBudget` computes). */
+export const BUDGET = {
+  returnMarginMs: RETURN_MARGIN_MS,
+  recordReserveMs: RECORD_RESERVE_MS,
+  sweepWorkMs: SWEEP_TIMEOUT_MINUTES * 60_000 - RETURN_MARGIN_MS - RECORD_RESERVE_MS,
+} as const;
 
 /**
  * The V8 heap flags Lambda's Node.js runtime starts a function with (its bootstrap: a tenth of the memory
