@@ -290,18 +290,50 @@ async function listPages<T>(
   }
 }
 
+/** An HTTP status as a failure message gives it, with what to check for the ones a setup gets wrong. */
+function statusText(status: number): string {
+  const hint =
+    status === 401
+      ? " (bad credentials: check the App id, private key and installation)"
+      : status === 403
+        ? " (forbidden: the org endpoints need a GitHub App with the organization permission 'Personal access tokens')"
+        : "";
+  return `HTTP ${status}${hint}`;
+}
+
 /** A message about a failed call that names the call and status, never a credential. */
-function describe(error: unknown, what: string): GitHubError {
+function describeFailure(error: unknown, what: string, last?: LastAnswer): GitHubError {
   if (error instanceof RequestError) {
-    const hint =
-      error.status === 401
-        ? " (bad credentials: check the App id, private key and installation)"
-        : error.status === 403
-          ? " (forbidden: the org endpoints need a GitHub App with the organization permission 'Personal access tokens')"
-          : "";
-    return new GitHubError(`${what} failed: HTTP ${error.status}${hint}: ${error.message}`, error.status);
+    return new GitHubError(`${what} failed: ${statusText(error.status)}: ${error.message}`, error.status);
   }
-  return new GitHubError(`${what} failed: ${error instanceof Error ? error.message : String(error)}`, null);
+  const message = error instanceof Error ? error.message : String(error);
+  // A run that stopped (its budget ended) names what GitHub last said, so the cause is not lost.
+  const before =
+    last?.text && (error as { name?: string }).name === "AbortError"
+      ? ` (GitHub's last answer: ${last.text})`
+      : "";
+  return new GitHubError(`${what} failed: ${message}${before}`, null);
+}
+
+/** What the run's last failed try of a GitHub call came to: a status, or no answer in time. */
+interface LastAnswer {
+  text?: string;
+}
+
+/** `fetch` that notes each failed try in `last`. */
+function noting(send: typeof fetch, last: LastAnswer, timeoutMs: number): typeof fetch {
+  return async (input, init) => {
+    try {
+      const response = await send(input, init);
+      if (!response.ok && response.status !== 304) last.text = statusText(response.status);
+      return response;
+    } catch (error) {
+      const name = (error as { name?: string }).name;
+      if (name === "TimeoutError") last.text = `no answer within ${timeoutMs / 1000} s`;
+      else if (name !== "AbortError") last.text = error instanceof Error ? error.message : String(error);
+      throw error;
+    }
+  };
 }
 
 /** How a refused rate-limit wait is reported: the run stops, naming when the limit resets. */
@@ -310,7 +342,12 @@ function rateLimitStop(kind: string, retryAfterSeconds: number, budget: Budget):
   return `stopped: GitHub's ${kind} rate limit resets at ${resets}, after this run's budget ends (${Math.round(budget.remaining() / 1000)} s left)`;
 }
 
-type BoundOptions = GitHubClientOptions & Required<Pick<GitHubClientOptions, "budget" | "shared">>;
+type BoundOptions = GitHubClientOptions &
+  Required<Pick<GitHubClientOptions, "budget" | "shared">> & {
+    /** Every request's fetch: bounded by the budget, each failed try noted. */
+    send: typeof fetch;
+    last: LastAnswer;
+  };
 
 function makeOctokit(options: BoundOptions, auth: { installationId?: number } = {}): PatrolOctokit {
   const { credentials, baseUrl, retries = 3, retryAfterBaseValue = 1000, log, budget, shared } = options;
@@ -333,7 +370,7 @@ function makeOctokit(options: BoundOptions, auth: { installationId?: number } = 
   const octokit = new PatrolOctokit({
     ...(baseUrl ? { baseUrl } : {}),
     userAgent: "patrol",
-    request: { fetch: budget.fetch(options.timeoutMs ?? GITHUB_TIMEOUT_MS) },
+    request: { fetch: options.send },
     ...(credentials.kind === "token"
       ? { auth: credentials.token }
       : {
@@ -366,14 +403,14 @@ function makeOctokit(options: BoundOptions, auth: { installationId?: number } = 
  * `@octokit/auth-app`.
  */
 export function makeGitHubTokenSource(given: GitHubClientOptions): GrantSource {
-  const options = {
-    ...given,
-    budget: given.budget ?? unbounded(),
-    shared: given.shared ?? sharedGitHubState(),
-  };
+  const budget = given.budget ?? unbounded();
+  const timeoutMs = given.timeoutMs ?? GITHUB_TIMEOUT_MS;
+  const last: LastAnswer = {};
+  // Every request's fetch, the pages' own (they wait their turn) included: bounded, each failure noted.
+  const send = noting(budget.fetch(timeoutMs), last, timeoutMs);
+  const options: BoundOptions = { ...given, budget, shared: given.shared ?? sharedGitHubState(), send, last };
+  const describe = (error: unknown, what: string) => describeFailure(error, what, last);
   const clients = new Map<string, Promise<PatrolOctokit>>();
-  // The pages' own fetch (they wait their turn) goes through the same bounds as every other request.
-  const send = options.budget.fetch(options.timeoutMs ?? GITHUB_TIMEOUT_MS);
 
   const clientFor = (org: string): Promise<PatrolOctokit> => {
     let client = clients.get(org);
@@ -527,6 +564,6 @@ async function resolveClient(options: BoundOptions, org: string): Promise<Patrol
     shared.installations.set(org, data.id);
     return makeOctokit(options, { installationId: data.id });
   } catch (error) {
-    throw describe(error, `finding the GitHub App's installation on ${org}`);
+    throw describeFailure(error, `finding the GitHub App's installation on ${org}`, options.last);
   }
 }

@@ -63,6 +63,16 @@ export class LedgerTableError extends Error {
   }
 }
 
+export class LedgerCallError extends Error {
+  override name = "LedgerCallError";
+}
+
+/** `PutCommand` → `PutItem`: the operation's name as DynamoDB calls it. */
+function operationOf(command: object): string {
+  const name = command.constructor.name.replace(/Command$/, "");
+  return { Put: "PutItem", Get: "GetItem", BatchWrite: "BatchWriteItem" }[name] ?? name;
+}
+
 export class LegacyCaseError extends Error {
   override name = "LegacyCaseError";
   constructor(org: string) {
@@ -109,7 +119,17 @@ export function makeDynamoLedger(
     throw error;
   };
   const send: typeof doc.send = ((command: Parameters<typeof doc.send>[0]) =>
-    budget.race(doc.send(command, { abortSignal: budget.signal })).catch(named)) as typeof doc.send;
+    budget.race(doc.send(command, { abortSignal: budget.signal })).catch((error: unknown) => {
+      // Cut off by the run's budget, or every try timed out: say which call, on which table.
+      const name = (error as { name?: string }).name;
+      if (name === "AbortError" || name === "TimeoutError") {
+        const what = name === "AbortError" ? "cut off" : "timed out";
+        throw new LedgerCallError(
+          `DynamoDB ${operationOf(command)} on "${tableName}" ${what}: ${(error as Error).message}`,
+        );
+      }
+      return named(error);
+    })) as typeof doc.send;
 
   async function query(
     org: string,

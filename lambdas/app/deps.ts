@@ -104,9 +104,11 @@ async function slackNotifier(
 function dynamoClient(options: DepsOptions, local?: { endpoint: string }): DynamoDBClient {
   const requestTimeout = options.timeouts?.dynamoMs ?? DYNAMO_TIMEOUT_MS;
   return new DynamoDBClient({
+    // Without throwOnRequestTimeout the SDK only warns when a try outlives requestTimeout, and waits on.
     requestHandler: {
       requestTimeout,
       connectionTimeout: Math.min(requestTimeout, DYNAMO_CONNECT_TIMEOUT_MS),
+      throwOnRequestTimeout: true,
     },
     ...(local
       ? {

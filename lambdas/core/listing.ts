@@ -25,7 +25,7 @@ export function unlistedTokenIds(
 }
 
 export interface ListingVerdict {
-  /** Live grants the ledger knows (entries last seen with a grant). */
+  /** Live grants the ledger knows (entries last seen with a grant, whose revocation is not in flight). */
   known: number;
   /** Of those, how many this listing did not show. */
   missing: number;
@@ -49,7 +49,8 @@ export function judgeListing(
   let known = 0;
   let missing = 0;
   for (const entry of entries) {
-    if (!isLive(entry.status) || entry.patId === null) continue;
+    // An entry whose revocation by patrol was in flight is expected not to be listed.
+    if (!isLive(entry.status) || entry.patId === null || entry.pendingRevocation) continue;
     known++;
     if (!patIds.has(entry.patId) && !(entry.tokenId !== null && tokenIds.has(entry.tokenId))) missing++;
   }

@@ -205,7 +205,7 @@ describe("2. a listing that misses grants does not mark them gone", () => {
 describe("5. one digest per night", () => {
   const POST = "/api/chat.postMessage";
   const digests = (org: string) =>
-    world.loopback.slack.posts().filter((c) => String(c.args.text ?? "").includes(org));
+    world.loopback.slack.posts().filter((c) => new RegExp(`\\b${org}\\b`).test(String(c.args.text ?? "")));
 
   it("Slack taking the digest but answering after the client gave up: it is found, not posted again", async () => {
     const { name, stage: s } = await populated(5, 2);

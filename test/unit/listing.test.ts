@@ -53,8 +53,25 @@ describe("judgeListing: whether a night's listing can be believed", () => {
     expect(verdict.message !== undefined).toBe(suspect);
   });
 
-  it("counts only live entries that were seen with a grant", () => {
-    const entries = [entry(1, "revoked"), entry(2, "gone"), entry(3, "active", false), entry(4, "retired")];
+  it("counts only live entries that were seen with a grant and are not being revoked by patrol", () => {
+    const revoking = {
+      ...entry(5, "flagged"),
+      pendingRevocation: {
+        patId: 1005,
+        reason: "flagged" as const,
+        detail: "",
+        by: "sweep",
+        runId: "r",
+        at: "",
+      },
+    };
+    const entries = [
+      entry(1, "revoked"),
+      entry(2, "gone"),
+      entry(3, "active", false),
+      entry(4, "retired"),
+      revoking,
+    ];
     expect(judgeListing(entries, [], DEFAULT_POLICY)).toMatchObject({ known: 1, missing: 1, suspect: false });
   });
 
