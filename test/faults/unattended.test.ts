@@ -3,6 +3,7 @@
  * budget, record what it did, and leave nothing running after it returned.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { runCli } from "../integration/cli-run";
 import { dynamoError } from "../sim/fault-proxy";
 import type { SimOrg } from "../sim/github-sim";
 import { arrivedAfter, type Stage, stage, startWorld, type World } from "./world";
@@ -258,5 +259,30 @@ describe("5. one digest per night", () => {
     expect(
       entries.filter((e) => Object.keys(e.alertsSent).some((k) => k.startsWith("revoked"))),
     ).toHaveLength(2);
+  });
+});
+
+describe("the CLI's --budget", () => {
+  it("bounds a sweep: with GitHub hanging, the command stops inside its budget, exits 1 and says why", async () => {
+    const { name, stage: s } = await populated(3);
+    world.github.inject({ path: LIST, times: Number.POSITIVE_INFINITY, fault: { kind: "hang" } });
+    const started = Date.now();
+    const run = await runCli(["sweep", "--org", name, "--budget", "3s"], {
+      ...world.env,
+      PATROL_TABLE: s.table,
+      PATROL_MODE: "enforce",
+    });
+    expect(run.code).toBe(1);
+    expect(Date.now() - started).toBeLessThan(6_000);
+    expect(run.stdout).toMatch(/stopped early: out of time: the run's budget ended at/);
+    expect(run.stdout).toMatch(/GitHub's last answer: no answer within 1 s|listing the fine-grained tokens/);
+  });
+
+  it("refuses a budget that is not a duration, before anything is called", async () => {
+    const run = await runCli(["sweep", "--org", "night-1", "--budget", "soon"], world.env);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain(
+      '--budget: "soon" is not a duration between 1s and 24h (e.g. 900, 90s, 15m)',
+    );
   });
 });
