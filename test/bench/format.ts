@@ -21,7 +21,7 @@ const seconds = (ms: number) => `${(ms / 1000).toFixed(ms < 10_000 ? 2 : 1)} s`;
 
 const HEADERS = [
   "grants",
-  "GitHub calls: list+revoke+requests+auth",
+  "GitHub calls: list+confirm+revoke+requests+auth",
   "floor",
   "ratio",
   "per-token",
@@ -40,7 +40,7 @@ function row(s: SizeResult): string[] {
   const d = s.dynamo;
   return [
     int(s.size),
-    `${g.list}+${g.revoke}+${g.requests}+${g.auth} = ${int(g.total)}`,
+    `${g.list}+${g.confirm}+${g.revoke}+${g.requests}+${g.auth} = ${int(g.total)}`,
     int(g.floor),
     fixed(g.ratio),
     String(g.other + d.perTokenReads),

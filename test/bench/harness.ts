@@ -72,6 +72,8 @@ export interface SizeResult {
   requests: number;
   github: {
     list: number;
+    /** Token-id look-ups of entries the listing did not show (confirm before gone). */
+    confirm: number;
     revoke: number;
     requests: number;
     auth: number;
@@ -329,13 +331,15 @@ function content(item: Record<string, unknown>): string {
 // Counting
 
 function githubKinds(requests: readonly SimRequest[]) {
-  const counts = { list: 0, revoke: 0, requests: 0, auth: 0, other: 0, failed: 0 };
+  const counts = { list: 0, confirm: 0, revoke: 0, requests: 0, auth: 0, other: 0, failed: 0 };
   const org = "(?:orgs|organizations)/[^/]+";
   for (const r of requests) {
     if (r.status < 200 || r.status >= 300) counts.failed++;
-    if (r.method === "GET" && new RegExp(`^/${org}/personal-access-tokens$`).test(r.path)) counts.list++;
-    else if (r.method === "POST" && new RegExp(`^/${org}/personal-access-tokens$`).test(r.path))
-      counts.revoke++;
+    const grants = new RegExp(`^/${org}/personal-access-tokens$`).test(r.path);
+    // Entries the listing did not show, looked up by token id before any is marked gone.
+    if (r.method === "GET" && grants && r.query.has("token_id[]")) counts.confirm++;
+    else if (r.method === "GET" && grants) counts.list++;
+    else if (r.method === "POST" && grants) counts.revoke++;
     else if (r.method === "GET" && new RegExp(`^/${org}/personal-access-token-requests$`).test(r.path))
       counts.requests++;
     else if (
@@ -503,6 +507,7 @@ async function measureSize(
       requests: scenario.requests.length,
       github: {
         list: kinds.list,
+        confirm: kinds.confirm,
         revoke: kinds.revoke,
         requests: kinds.requests,
         auth: kinds.auth,

@@ -65,7 +65,7 @@ describe("the benchmark harness", () => {
     }
 
     // …and the reports are built from them.
-    expect(formatText(results)).toContain("list+revoke+requests+auth");
+    expect(formatText(results)).toContain("list+confirm+revoke+requests+auth");
     expect(formatText(results)).toMatch(
       /where 200 grants' wall time went: start .*, listing .* of it latency/,
     );
