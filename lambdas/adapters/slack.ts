@@ -4,6 +4,13 @@ import type { Notifier } from "../app/ports";
 
 export class SlackError extends Error {
   override name = "SlackError";
+  constructor(
+    message: string,
+    /** Whether Slack may have the message all the same (an answer was lost and not looked for). */
+    readonly maybePosted = false,
+  ) {
+    super(message);
+  }
 }
 
 export interface SlackOptions {
@@ -63,8 +70,8 @@ export function makeSlackNotifier(options: SlackOptions): Notifier {
     rejectRateLimitedCalls: true,
     fetch: budget.fetch(options.timeoutMs ?? SLACK_TIMEOUT_MS),
   });
-  const failed = (what: string, error: unknown) =>
-    new SlackError(`${what} Slack channel ${options.channel} failed: ${detailOf(error)}`);
+  const failed = (what: string, error: unknown, maybePosted = false) =>
+    new SlackError(`${what} Slack channel ${options.channel} failed: ${detailOf(error)}`, maybePosted);
 
   async function find(key: string): Promise<boolean> {
     let cursor: string | undefined;
@@ -94,6 +101,8 @@ export function makeSlackNotifier(options: SlackOptions): Notifier {
   return {
     async post(message, postOptions = {}) {
       const { key } = postOptions;
+      // Whether an earlier try's answer was lost and not since found missing: Slack may have the message.
+      let unsure = false;
       for (let attempt = 0; ; attempt++) {
         try {
           await budget.race(
@@ -107,30 +116,34 @@ export function makeSlackNotifier(options: SlackOptions): Notifier {
           return;
         } catch (error) {
           const failure = error as SlackFailure;
-          if (attempt >= retries || budget.stopped) throw failed("posting to", error);
+          const lost = answerLost(failure) || (error as { name?: string }).name === "AbortError";
+          if (attempt >= retries || budget.stopped) throw failed("posting to", error, unsure || lost);
           if (failure.code === ErrorCode.RateLimitedError) {
             const waitMs = (failure.retryAfter ?? 1) * 1000;
             if (!budget.fits(waitMs)) {
               throw new SlackError(
                 `posting to Slack channel ${options.channel} failed: Slack asked to wait ${failure.retryAfter} s, more than the run has left (${Math.round(budget.remaining() / 1000)} s)`,
+                unsure,
               );
             }
             await budget.sleep(waitMs);
             continue;
           }
-          if (!answerLost(failure)) throw failed("posting to", error);
+          if (!lost) throw failed("posting to", error, unsure);
           // The message may have reached Slack though its answer did not reach us: look before posting again.
+          unsure = true;
           if (key) {
             let there: boolean;
             try {
               there = await find(key);
             } catch (lookError) {
-              throw failed("looking for the message just posted in", lookError);
+              throw failed("looking for the message just posted in", lookError, true);
             }
             if (there) return;
+            unsure = false;
           }
           const backoffMs = 200 * 2 ** attempt;
-          if (!budget.fits(backoffMs)) throw failed("posting to", error);
+          if (!budget.fits(backoffMs)) throw failed("posting to", error, unsure);
           await budget.sleep(backoffMs);
         }
       }

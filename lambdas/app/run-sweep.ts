@@ -429,6 +429,8 @@ async function postDigest(
       stage: "slack",
       message: `${messageOf(error)}; the alerts will be sent by the next sweep`,
     });
+    // Not posted for certain (refused, rate limited): settled now. Otherwise the next run asks Slack.
+    if (!(error as { maybePosted?: boolean }).maybePosted) await settle(sweep, runId, "not-posted");
     return { delivered: [] };
   }
 }
@@ -481,6 +483,9 @@ async function settle(sweep: Sweep, runId: string, outcome: "posted" | "not-post
   }
 }
 
+/** How far back a pending digest is looked for in Slack (the notifier reads a day of the channel). */
+const PENDING_DIGEST_MAX_AGE_MS = 86_400_000;
+
 /**
  * 1c. The last run's digest, if its fate is unknown (the run ended between posting and remembering): if
  * Slack has it, its alerts are remembered now, so tonight's digest does not repeat them; if not, they
@@ -492,6 +497,12 @@ async function settleLastDigest(sweep: Sweep): Promise<void> {
   try {
     const pending = await ledger.pendingDigest(sweep.options.org);
     if (!pending) return;
+    // Older than Slack's history is looked through: its alerts are taken for unsent (said at most twice).
+    if (Date.now() - Date.parse(pending.at) > PENDING_DIGEST_MAX_AGE_MS) {
+      log?.warn("the last digest's fate is unknown and too old to look for", { runId: pending.runId });
+      await settle(sweep, pending.runId, "not-posted");
+      return;
+    }
     const posted = await notifier.find(pending.runId);
     log?.info("the last digest's fate", { runId: pending.runId, posted, alerts: pending.alerts.length });
     if (posted && !(await remember(sweep, pending.alerts, "remembering the last digest's alerts failed")))

@@ -187,6 +187,30 @@ describe("2. a listing that misses grants does not mark them gone", () => {
     expect((await s.ledger.load(name)).find((e) => e.tokenId === handId)?.status).toBe("gone");
   });
 
+  it("a token created while the list is read lands on the last page (oldest first): seen tonight, nothing shifts", async () => {
+    const { name, org, stage: s } = await populated(150);
+    expect((await s.sweep(name)).error).toBeUndefined();
+    let created: number | undefined;
+    world.github.onRequest((r) => {
+      if (LIST.test(r.path) && r.query.get("page") === "2" && created === undefined) {
+        created = org.addGrant({
+          tokenId: 777_777,
+          owner: "newcomer",
+          tokenName: "fresh",
+          accessGrantedAt: iso(0),
+        }).id;
+      }
+    });
+    const run = await s.sweep(name);
+    expect(run.error).toBeUndefined();
+    expect(run.report?.scanned).toBe(151);
+    expect(run.report?.listing).toMatchObject({ missing: 0, confirmed: 0 });
+    expect((await s.ledger.load(name)).find((e) => e.tokenId === 777_777)?.status).toBe("unregistered");
+    // Newest first (GitHub's default), it would have come at the top of page 1, already read: missed tonight.
+    const lists = world.github.requests.filter((r) => LIST.test(r.path) && r.method === "GET");
+    expect(lists.every((r) => r.query.get("direction") === "asc")).toBe(true);
+  });
+
   it("a night on which GitHub lists nothing for a populated org marks nothing gone and fails the run", async () => {
     const { name, stage: s } = await populated(20);
     expect((await s.sweep(name)).error).toBeUndefined(); // last night: every grant seen
