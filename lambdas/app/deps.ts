@@ -48,6 +48,11 @@ export interface DepsOptions {
   retryAfterBaseValue?: number;
   /** The budget of the command (the CLI); a Lambda binds each invocation's with `forRun`. */
   budget?: Budget;
+  /**
+   * `required` (the default): no GitHub credentials is a configuration error at once. `lazy` (the CLI's
+   * ledger commands): none are needed until a command calls GitHub, and then the call says so.
+   */
+  github?: "required" | "lazy";
   timeouts?: CallTimeouts;
 }
 
@@ -142,26 +147,46 @@ async function openLedger(
   };
 }
 
+/** The GitHub port of a command that was given no credentials: any call to it says what is missing. */
+function withoutGitHub(missing: ConfigError): GrantSource {
+  const refuse = async (): Promise<never> => {
+    throw new ConfigError(`${missing.message}; this command calls GitHub (ledger commands need none)`);
+  };
+  return {
+    listGrants: refuse,
+    listClassicCredentials: refuse,
+    removeClassicCredential: refuse,
+    reviewRequest: refuse,
+    listRequests: refuse,
+    revokeGrants: refuse,
+  };
+}
+
 /** Builds the adapters from the environment: once per cold start in a Lambda, once per command in the CLI. */
 export async function buildDeps(env: Env, options: DepsOptions): Promise<Deps> {
   const policy = parsePolicyJson(env.PATROL_POLICY, env.PATROL_MODE);
   const [credentials, notifier] = await Promise.all([
-    githubCredentials(env),
+    githubCredentials(env).catch((error: unknown) => {
+      if (options.github === "lazy" && error instanceof ConfigError) return error;
+      throw error;
+    }),
     slackNotifier(env, options.timeouts?.slackMs),
   ]);
   const shared = sharedGitHubState();
-  const github = (budget: Budget) =>
-    makeGitHubTokenSource({
-      baseUrl: env.GITHUB_API_URL,
-      credentials,
-      log: options.log,
-      budget,
-      shared,
-      ...(options.timeouts?.githubMs !== undefined ? { timeoutMs: options.timeouts.githubMs } : {}),
-      ...(options.retryAfterBaseValue !== undefined
-        ? { retryAfterBaseValue: options.retryAfterBaseValue }
-        : {}),
-    });
+  const github = (budget: Budget): GrantSource =>
+    credentials instanceof ConfigError
+      ? withoutGitHub(credentials)
+      : makeGitHubTokenSource({
+          baseUrl: env.GITHUB_API_URL,
+          credentials,
+          log: options.log,
+          budget,
+          shared,
+          ...(options.timeouts?.githubMs !== undefined ? { timeoutMs: options.timeouts.githubMs } : {}),
+          ...(options.retryAfterBaseValue !== undefined
+            ? { retryAfterBaseValue: options.retryAfterBaseValue }
+            : {}),
+        });
   const { ledger, close } = await openLedger(env, options);
   const forRun = (budget: Budget): Deps => ({
     github: github(budget.work),

@@ -7,12 +7,15 @@ import {
   completeRevoke,
   describeSelector,
   flagGoneEntries,
+  NothingMatchedError,
+  nothingMatched,
   planRevoke,
   type RevokeRequest,
   type RevokeTarget,
   recordClassic,
   type Selector,
 } from "../core/revoke";
+import { plural } from "../core/text";
 import type { EntryWrite, Grant, LedgerEntry } from "../core/types";
 import { commit } from "./commit";
 import type { Log } from "./log";
@@ -83,6 +86,7 @@ export async function runRevoke(
   const run = startRevoke(deps, request, now, runId);
   const resolved = await resolve(run);
   if (!resolved) return run.report;
+  await refuseStrangers(run, resolved);
   const plan = planRevoke(request, resolved, [...run.view.values()], run.ctx);
   run.report.matched = plan.targets.length;
   run.report.alreadyGone = alreadyGone(request.selector, resolved, [...run.view.values()]);
@@ -165,6 +169,19 @@ async function resolve(run: Revoke): Promise<Grant[] | null> {
   }
 }
 
+/**
+ * 1b. A selector naming what neither GitHub nor the ledger knows (a typo in an incident) is refused before
+ * anything is written, revoked or told to Slack. A person with only classic PAT authorizations (SAML SSO
+ * orgs) is no stranger.
+ */
+async function refuseStrangers(run: Revoke, grants: readonly Grant[]): Promise<void> {
+  const { org, selector } = run.request;
+  const stranger = nothingMatched(org, selector, grants, [...run.view.values()]);
+  if (!stranger) return;
+  if ("owner" in selector && !("tokenName" in selector) && (await listClassic(run)).length > 0) return;
+  throw new NothingMatchedError(stranger);
+}
+
 /** The classic PAT authorizations the selector reaches (every one, or one person's), where GitHub shows them. */
 async function listClassic(run: Revoke): Promise<ClassicCredential[]> {
   const { selector, org } = run.request;
@@ -203,7 +220,7 @@ async function dryRun(run: Revoke, targets: readonly RevokeTarget[]): Promise<Re
   report.revoked = targets.map(tokenOf);
   report.classic.revoked = classic.map(credentialOf);
   report.slack.skipped = "dry run";
-  report.summary = `dry run: would revoke ${targets.length} token(s)${classic.length ? ` and ${classic.length} classic PAT authorization(s)` : ""}; nothing was changed`;
+  report.summary = `dry run: would revoke ${plural(targets.length, "token")}${classic.length ? ` and ${plural(classic.length, "classic PAT authorization")}` : ""}; nothing was changed`;
   return report;
 }
 
@@ -275,7 +292,7 @@ function summarize(run: Revoke, attempted: number): void {
   const counts = [
     `${report.revoked.length} revoked`,
     report.classic.revoked.length
-      ? `${report.classic.revoked.length} classic PAT authorization(s) removed`
+      ? `${plural(report.classic.revoked.length, "classic PAT authorization")} removed`
       : "",
     failed ? `${failed} FAILED` : "",
     report.alreadyGone.length ? `${report.alreadyGone.length} already gone` : "",

@@ -10,6 +10,7 @@ import {
   type RevocationOutcome,
   type SweepPlan,
 } from "../core/sweep";
+import { plural } from "../core/text";
 import type { Alert, Grant, LedgerEntry, PatRequest, Revocation } from "../core/types";
 import type { Budget } from "./budget";
 import { type Committed, commit, pick } from "./commit";
@@ -242,7 +243,7 @@ async function confirmUnlisted(sweep: Sweep, listed: Listed): Promise<void> {
     report.listing.suspect = true;
     report.errors.push({
       stage: "list",
-      message: `confirming ${tokenIds.length} token(s) the listing did not show failed, so nothing was marked gone: ${messageOf(error)}`,
+      message: `confirming ${plural(tokenIds.length, "token")} the listing did not show failed, so nothing was marked gone: ${messageOf(error)}`,
     });
   }
 }

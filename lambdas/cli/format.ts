@@ -2,6 +2,7 @@ import { formatField } from "../core/ledger/fields";
 import type { ImportOutcome } from "../core/ledger-import";
 import type { LedgerSummary } from "../core/ledger-ops";
 import type { RevokeReport, SweepReport } from "../core/report";
+import { plural } from "../core/text";
 import type { LedgerEntry, LedgerEvent } from "../core/types";
 
 /** At a terminal, long lists stop after this many rows; `--json` always has them all. */
@@ -38,10 +39,10 @@ export function formatSweepReport(report: SweepReport): string {
   out.push(`patrol sweep · ${report.org} · ${report.now}${flags ? ` (${flags})` : ""}`);
   if (report.skipped) return `${out.join("\n")}\nskipped: ${report.skipped}\n`;
   out.push(
-    `${report.scanned} tokens scanned, ${report.requests} pending requests, ${report.ledger.entries} ledger entries`,
+    `${plural(report.scanned, "token")} scanned, ${plural(report.requests, "pending request")}, ${plural(report.ledger.entries, "ledger entry", "ledger entries")}`,
   );
   if (report.listing.found > 0) {
-    out.push(`${report.listing.found} grant(s) the listing missed were found by token id and judged`);
+    out.push(`${plural(report.listing.found, "grant")} the listing missed found by token id and judged`);
   }
   if (report.stopped) out.push(`stopped early: ${report.stopped}`);
   out.push("");
@@ -73,7 +74,7 @@ export function formatSweepReport(report: SweepReport): string {
           a.kind,
           a.tokenName,
           a.owner,
-          a.daysLeft !== undefined ? `${a.daysLeft} day(s) left · ${a.detail}` : a.detail,
+          a.daysLeft !== undefined ? `${plural(a.daysLeft, "day")} left · ${a.detail}` : a.detail,
         ]),
       ]),
     );
@@ -89,7 +90,8 @@ export function formatSweepReport(report: SweepReport): string {
       : `Slack: not sent (${report.slack.error ?? report.slack.skipped ?? "nothing to send"})`,
   );
   out.push(
-    `Ledger: ${report.ledger.written} entries written${report.ledger.conflicts ? `, ${report.ledger.conflicts} conflicts` : ""}`,
+    // Entries written counts each entry once, however many of the sweep's steps changed it.
+    `Ledger: ${plural(report.ledger.written, "entry", "entries")} changed${report.ledger.conflicts ? `, ${plural(report.ledger.conflicts, "conflict")} re-read` : ""}`,
   );
   return `${out.join("\n")}\n`;
 }
@@ -134,7 +136,7 @@ export function formatRevokeReport(report: RevokeReport): string {
     const { shown, more } = capped(report.alreadyGone);
     for (const g of shown) {
       out.push(
-        `  ${g.tokenName ?? `grant ${g.patId ?? ""}${g.tokenId ?? ""}`}${g.owner ? ` of ${g.owner}` : ""}: ${g.note}`,
+        `  ${g.tokenName ?? (g.patId !== undefined ? `grant ${g.patId}` : `token ${g.tokenId}`)}${g.owner ? ` of ${g.owner}` : ""}: ${g.note}`,
       );
     }
     out.push(...more);

@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { readFile, writeFile } from "node:fs/promises";
 import { basename } from "node:path";
+import { fileURLToPath } from "node:url";
 import { Command, CommanderError, Option } from "commander";
 import { invokeFunction, RemoteFunctionError } from "../adapters/lambda-invoke";
 import { LegacyCaseError } from "../adapters/ledger";
@@ -27,7 +28,7 @@ import {
 } from "../core/ledger-ops";
 import { canonicalOrg, OrgSchema } from "../core/login";
 import { exitCodeOf, type RevokeReport, revokeExitCode } from "../core/report";
-import { InvalidRevokeError, parseRevokeRequest } from "../core/revoke";
+import { InvalidRevokeError, NothingMatchedError, parseRevokeRequest } from "../core/revoke";
 import type { EntryWrite, LedgerEntry } from "../core/types";
 import {
   formatEntry,
@@ -77,6 +78,12 @@ function instant(value: string): Date {
       `--now: "${value}" is not an ISO 8601 instant with a zone (e.g. 2026-11-22T03:00:00Z)`,
     );
   }
+  // Date.parse rolls 2026-02-30 over to March 2: the calendar date must be one that exists.
+  const [y, m, d] = value.slice(0, 10).split("-").map(Number) as [number, number, number];
+  const day = new Date(Date.UTC(y, m - 1, d));
+  if (day.getUTCFullYear() !== y || day.getUTCMonth() !== m - 1 || day.getUTCDate() !== d) {
+    throw new UsageError(`--now: "${value}" is not a date that exists (${value.slice(0, 10)})`);
+  }
   return new Date(ms);
 }
 
@@ -94,14 +101,28 @@ function duration(value: string): number {
 /** A command's time when no --budget is given: a Lambda's longest invocation. */
 const DEFAULT_BUDGET_MS = DEFAULT_INVOCATION_MS;
 
-async function withDeps<T>(
-  io: CliIo,
-  use: (deps: Deps) => Promise<T>,
-  budgetMs: number = DEFAULT_BUDGET_MS,
-): Promise<T> {
-  const budget = runBudget(budgetMs);
+/**
+ * Where the embedded ledger lives when neither `PATROL_TABLE` nor `PATROL_DATA_DIR` is set: `.patrol/` at
+ * the root of the patrol checkout, whatever the current directory (`cd infra && npx patrol …` is the same
+ * ledger). Set from the module's own place, so it holds for the source and for a build alike.
+ */
+export const DEFAULT_DATA_DIR = fileURLToPath(new URL("../../.patrol", import.meta.url));
+
+interface DepsNeeds {
+  /** The command calls GitHub: its credentials are checked before anything else (exit 2 without them). */
+  github?: boolean;
+  budgetMs?: number;
+}
+
+async function withDeps<T>(io: CliIo, use: (deps: Deps) => Promise<T>, needs: DepsNeeds = {}): Promise<T> {
+  const budget = runBudget(needs.budgetMs ?? DEFAULT_BUDGET_MS);
   try {
-    const deps = await buildDeps(parseEnv(io.env), { allowEmbedded: true, budget });
+    const env = parseEnv({ PATROL_DATA_DIR: DEFAULT_DATA_DIR, ...io.env });
+    const deps = await buildDeps(env, {
+      allowEmbedded: true,
+      budget,
+      github: needs.github ? "required" : "lazy",
+    });
     try {
       return await use(deps);
     } finally {
@@ -112,14 +133,28 @@ async function withDeps<T>(
   }
 }
 
-function progress(io: CliIo, json: boolean) {
-  let last = 0;
-  return (listed: number) => {
-    if (json && !io.interactive) return;
+/** Progress while a large org is listed, on stderr: redrawn in place on a terminal, else a line every 1,000. */
+function progress(io: CliIo): (listed: number) => void {
+  let printed = 0;
+  return (listed) => {
     if (io.interactive) io.stderr(`\rlisting tokens… ${listed}`);
-    else if (listed - last >= 1000) io.stderr(`listed ${listed} tokens…\n`);
-    last = listed;
+    else if (listed - printed >= PROGRESS_EVERY) {
+      io.stderr(`listed ${listed} tokens…\n`);
+      printed = listed;
+    }
   };
+}
+
+const PROGRESS_EVERY = 1000;
+
+/** What a sweep is about to do, on stderr before it acts: the mode in force, and whether it may change anything. */
+function sweepBanner(org: string, mode: "enforce" | "report", dryRun: boolean, now?: Date): string {
+  if (dryRun) {
+    return `patrol: sweeping ${org}${now ? ` as of ${now.toISOString()} (a what-if: --now implies --dry-run)` : ""}, dry run: nothing will be changed\n`;
+  }
+  return mode === "enforce"
+    ? `patrol: sweeping ${org} in enforce mode: due tokens will be revoked\n`
+    : `patrol: sweeping ${org} in report mode (the default): alerts only, every revocation held; PATROL_MODE=enforce revokes\n`;
 }
 
 interface RevokeOptions {
@@ -284,7 +319,7 @@ function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
     .command("sweep")
     .description("scan the org's tokens, reconcile them with the ledger, alert and revoke")
     .requiredOption("--org <org>", "GitHub organization login", org)
-    .option("--now <iso>", "evaluate the policy as of this instant", instant)
+    .option("--now <iso>", "evaluate the policy as of this instant (a what-if: implies --dry-run)", instant)
     .option("--dry-run", "change nothing anywhere: no ledger write, no revocation, no Slack message")
     .option("--json", "print one JSON document on stdout and nothing else there")
     .option(
@@ -293,18 +328,22 @@ function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
       duration,
     )
     .action(async (opts: { org: string; now?: Date; dryRun?: boolean; json?: boolean; budget?: number }) => {
+      // A what-if changes nothing: evaluated as of another instant, a revocation would be wrong today.
+      const dryRun = (opts.dryRun ?? false) || opts.now !== undefined;
       const report = await withDeps(
         io,
-        (deps) =>
-          runSweep(deps, {
+        (deps) => {
+          io.stderr(sweepBanner(opts.org, deps.policy.mode, dryRun, opts.now));
+          return runSweep(deps, {
             org: opts.org,
             now: opts.now ?? new Date(),
             runId: randomUUID(),
-            dryRun: opts.dryRun ?? false,
+            dryRun,
             actor: "patrol-sweep",
-            onProgress: progress(io, opts.json ?? false),
-          }),
-        opts.budget,
+            onProgress: progress(io),
+          });
+        },
+        { github: true, ...(opts.budget !== undefined ? { budgetMs: opts.budget } : {}) },
       );
       if (io.interactive) io.stderr("\r\x1b[K");
       io.stdout(opts.json ? `${JSON.stringify(report, null, 2)}\n` : formatSweepReport(report));
@@ -339,17 +378,19 @@ function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
         try {
           report = (await invokeFunction(opts.function, event)) as RevokeReport;
         } catch (error) {
-          if (error instanceof RemoteFunctionError && error.errorType === "InvalidRevokeError") {
+          if (
+            error instanceof RemoteFunctionError &&
+            (error.errorType === "InvalidRevokeError" || error.errorType === "NothingMatchedError")
+          ) {
             throw new UsageError(error.message);
           }
           throw error;
         }
       } else {
-        report = await withDeps(
-          io,
-          (deps) => runRevoke(deps, request, new Date(), randomUUID()),
-          opts.budget,
-        );
+        report = await withDeps(io, (deps) => runRevoke(deps, request, new Date(), randomUUID()), {
+          github: true,
+          ...(opts.budget !== undefined ? { budgetMs: opts.budget } : {}),
+        });
       }
       io.stdout(opts.json ? `${JSON.stringify(report, null, 2)}\n` : formatRevokeReport(report));
       setExit(revokeExitCode(report));
@@ -662,6 +703,7 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo): Prom
       error instanceof CsvError ||
       error instanceof ConfigError ||
       error instanceof InvalidRevokeError ||
+      error instanceof NothingMatchedError ||
       error instanceof LedgerOpError ||
       error instanceof EntryNotFoundError ||
       error instanceof LegacyCaseError ||

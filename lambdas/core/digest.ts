@@ -1,4 +1,5 @@
 import type { RevokeReport, SweepReport } from "./report";
+import { plural } from "./text";
 import type { Alert, AlertKind, Revocation } from "./types";
 
 /** A Slack message as Block Kit data. Building it is pure; the Slack adapter only sends it. */
@@ -69,7 +70,7 @@ export function buildDigest(
       .filter((a) => kinds.includes(a.kind))
       .sort((a, b) => (a.daysLeft ?? 0) - (b.daysLeft ?? 0))
       .map((a) =>
-        tokenLine(a, a.daysLeft !== undefined ? `${a.daysLeft} day(s) left, ${a.detail}` : a.detail),
+        tokenLine(a, a.daysLeft !== undefined ? `${plural(a.daysLeft, "day")} left, ${a.detail}` : a.detail),
       );
     if (lines.length > 0) blocks.push(section(title, lines));
   }

@@ -1,5 +1,6 @@
 import { isLive } from "./ledger/lifecycle";
 import type { Policy } from "./policy";
+import { plural } from "./text";
 import type { Grant, LedgerEntry, PatRequest } from "./types";
 
 /**
@@ -61,6 +62,6 @@ export function judgeListing(
     known,
     missing,
     suspect,
-    message: `listing suspect: GitHub listed ${grants.length} grant(s), and ${missing} of the ${known} the ledger knows to be live (${share}%) are not among them, more than the policy's ${Math.round(policy.suspectListingShare * 100)}%: nothing was marked gone; the next sweep checks again`,
+    message: `listing suspect: GitHub listed ${plural(grants.length, "grant")}, and ${missing} of the ${known} the ledger knows to be live (${share}%) are not among them, more than the policy's ${Math.round(policy.suspectListingShare * 100)}%: nothing was marked gone; the next sweep checks again`,
   };
 }

@@ -1,13 +1,16 @@
 import * as z from "zod";
 
 /**
- * The sweep's policy: one schema, safe defaults. Out of the box patrol revokes flagged, not-needed and
- * expired tokens, and only alerts on the rest.
+ * The sweep's policy: one schema, safe defaults. Out of the box patrol reports only; in `enforce` mode it
+ * revokes flagged, not-needed and expired tokens, and only alerts on the rest.
  */
 export const PolicySchema = z
   .object({
-    /** `report` only alerts (every revocation is held); `enforce` carries revocations out. */
-    mode: z.enum(["enforce", "report"]).default("enforce"),
+    /**
+     * `report` (the default everywhere: CLI, Lambda, deployment) only alerts, every revocation held;
+     * `enforce`, chosen explicitly, carries revocations out. An on-demand revocation acts in both.
+     */
+    mode: z.enum(["enforce", "report"]).default("report"),
     /** Days before expiry at which to warn, each alerted once per expiry date. */
     expiryWarningDays: z
       .array(z.number().int().positive())

@@ -1,4 +1,5 @@
 import * as z from "zod";
+import { nearest } from "./ledger/access";
 import { type ChangeContext, discoveredEntry, LedgerChanges } from "./ledger/changes";
 import { newEntry, REASON_MAX } from "./ledger/fields";
 import { entryIdForClassic } from "./ledger/ids";
@@ -58,6 +59,80 @@ export interface RevokeRequest {
 
 export class InvalidRevokeError extends Error {
   override name = "InvalidRevokeError";
+}
+
+/** A selector that names something neither GitHub nor the ledger knows: a typo, refused before anything. */
+export class NothingMatchedError extends Error {
+  override name = "NothingMatchedError";
+}
+
+/**
+ * What the selector names that matches nothing, listed or in the ledger, with the nearest thing that
+ * exists; null when everything it names is known. A revocation that names a stranger is bad input: it
+ * changes nothing, tells Slack nothing, and says what was looked for.
+ */
+export function nothingMatched(
+  org: string,
+  selector: Selector,
+  grants: readonly Grant[],
+  ledger: readonly LedgerEntry[],
+): string | null {
+  const near = (word: string, candidates: Iterable<string>) => {
+    const found = nearest(word, candidates);
+    return found !== undefined ? `; did you mean ${found}?` : "";
+  };
+  if ("patIds" in selector) {
+    const known = new Set([
+      ...grants.map((g) => g.patId),
+      ...ledger.flatMap((e) => (e.patId !== null ? [e.patId] : [])),
+    ]);
+    const unknown = selector.patIds.filter((id) => !known.has(id));
+    if (unknown.length === 0) return null;
+    const first = String(unknown[0]);
+    const tokenToo = unknown.filter(
+      (id) => grants.some((g) => g.tokenId === id) || ledger.some((e) => e.tokenId === id),
+    );
+    return `no grant ${unknown.join(", ")} in ${org} (neither listed nor in the ledger)${
+      tokenToo.length
+        ? `; ${tokenToo.join(", ")} is a token id: --token-id`
+        : near(first, [...known].map(String))
+    }`;
+  }
+  if ("tokenIds" in selector) {
+    const known = new Set([
+      ...grants.map((g) => g.tokenId),
+      ...ledger.flatMap((e) => (e.tokenId !== null ? [e.tokenId] : [])),
+    ]);
+    const unknown = selector.tokenIds.filter((id) => !known.has(id));
+    if (unknown.length === 0) return null;
+    const first = String(unknown[0]);
+    const grantToo = unknown.filter((id) => grants.some((g) => g.patId === id));
+    return `no token ${unknown.join(", ")} in ${org} (neither listed nor in the ledger)${
+      grantToo.length
+        ? `; ${grantToo.join(", ")} is a grant id: --pat-id`
+        : near(first, [...known].map(String))
+    }`;
+  }
+  if ("all" in selector) return null;
+  const owners = new Set([
+    ...grants.map((g) => g.owner.toLowerCase()),
+    ...ledger.map((e) => e.owner.toLowerCase()),
+  ]);
+  const owner = selector.owner?.toLowerCase();
+  if (owner !== undefined && !owners.has(owner)) {
+    return `no token of ${selector.owner} in ${org} (neither listed nor in the ledger)${near(owner, owners)}`;
+  }
+  if ("tokenName" in selector) {
+    const mine = (o: string) => owner === undefined || o.toLowerCase() === owner;
+    const names = new Set([
+      ...grants.filter((g) => mine(g.owner)).map((g) => g.tokenName),
+      ...ledger.filter((e) => mine(e.owner)).map((e) => e.tokenName),
+    ]);
+    if (!names.has(selector.tokenName)) {
+      return `no token named ${JSON.stringify(selector.tokenName)}${selector.owner ? ` of ${selector.owner}` : ""} in ${org} (neither listed nor in the ledger)${near(selector.tokenName, names)}`;
+    }
+  }
+  return null;
 }
 
 const SELECTOR_HELP =

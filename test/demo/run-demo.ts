@@ -33,7 +33,8 @@ async function main(): Promise<void> {
   const loopback = await startLoopback({ orgs: [DEMO_ORG] });
   try {
     seedDemoOrg(loopback.github, now);
-    const env = { ...loopback.env, PATROL_DATA_DIR: join(dir, ".patrol") };
+    // report is the default mode everywhere; the demo asks for enforce, as a deployment must, and shows it.
+    const env = { ...loopback.env, PATROL_MODE: "enforce", PATROL_DATA_DIR: join(dir, ".patrol") };
     const csv = join(dir, "approved-tokens.csv");
     await writeFile(csv, demoLedgerCsv(now));
 
@@ -42,15 +43,22 @@ async function main(): Promise<void> {
     process.stdout.write(imported.stdout);
     if (imported.code !== 0) throw new Error(`ledger import exited ${imported.code}`);
 
-    console.log(bold(`\n$ patrol sweep --org ${DEMO_ORG}`));
+    console.log(
+      bold(`\n$ PATROL_MODE=enforce patrol sweep --org ${DEMO_ORG}   # report (alerts only) is the default`),
+    );
     const sweep = await patrol(["sweep", "--org", DEMO_ORG], env);
     process.stdout.write(sweep.stdout);
     console.log(`(exit code ${sweep.code})`);
 
-    console.log(bold(`\nSlack · #patrol (${loopback.slack.posts().length} message)`));
+    const messages = loopback.slack.posts().length;
+    console.log(bold(`\nSlack · #patrol (${messages} message${messages === 1 ? "" : "s"})`));
     for (const post of loopback.slack.posts()) console.log(renderSlackMessage(post.args.blocks));
 
-    console.log(bold(`\n$ patrol sweep --org ${DEMO_ORG}   # the same night, again`));
+    console.log(
+      bold(
+        `\n$ PATROL_MODE=enforce patrol sweep --org ${DEMO_ORG} --json | jq '{revoked: (.revoked | length), alerts: (.alerts | length), slack: .slack.sent}'   # the same night, again`,
+      ),
+    );
     const again = await patrol(["sweep", "--org", DEMO_ORG, "--json"], env);
     const second = JSON.parse(again.stdout) as {
       revoked: unknown[];
@@ -58,8 +66,13 @@ async function main(): Promise<void> {
       slack: { sent: boolean };
     };
     console.log(
-      `${second.revoked.length} revoked, ${second.alerts.length} new alerts, Slack ${second.slack.sent ? "sent" : "not sent"}: nothing twice.`,
+      JSON.stringify(
+        { revoked: second.revoked.length, alerts: second.alerts.length, slack: second.slack.sent },
+        null,
+        2,
+      ),
     );
+    console.log("(nothing twice: no revocation, no alert, no Slack message)");
 
     console.log(
       bold(`\n$ patrol revoke --org ${DEMO_ORG} --owner mallory --reason "laptop stolen" --by jane@security`),
@@ -83,13 +96,15 @@ async function main(): Promise<void> {
     for (const post of loopback.slack.posts().slice(posted))
       console.log(renderSlackMessage(post.args.blocks));
 
-    console.log(bold(`\n$ patrol ledger export --org ${DEMO_ORG} --format json   # the revoked tokens`));
+    console.log(
+      bold(
+        `\n$ patrol ledger export --org ${DEMO_ORG} --format json | jq -c '.[] | select(.revokedAt) | {owner, tokenName, status, revokedReason, revokedBy}'`,
+      ),
+    );
     const exported = await patrol(["ledger", "export", "--org", DEMO_ORG, "--format", "json"], env);
     const entries = JSON.parse(exported.stdout) as Record<string, unknown>[];
-    for (const e of entries.filter((x) => x.revokedAt)) {
-      console.log(
-        `  ${e.owner}/${e.tokenName} [${e.status}]: ${e.revokedReason}${e.revokedDetail ? `: ${e.revokedDetail}` : ""} — by ${e.revokedBy} at ${e.revokedAt}`,
-      );
+    for (const { owner, tokenName, status, revokedReason, revokedBy } of entries.filter((x) => x.revokedAt)) {
+      console.log(JSON.stringify({ owner, tokenName, status, revokedReason, revokedBy }));
     }
     const keep = process.env.PATROL_DEMO_KEEP === "1";
     console.log(

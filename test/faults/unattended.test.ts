@@ -217,7 +217,7 @@ describe("2. a listing that misses grants does not mark them gone", () => {
     world.github.inject({ path: LIST, fault: { kind: "answer", status: 200, body: [] } });
     const run = await s.sweep(name);
     expect(run.error?.name).toBe("SweepFailedError");
-    expect(run.error?.message).toMatch(/listing suspect: GitHub listed 0 grant\(s\), and 20 of the 20/);
+    expect(run.error?.message).toMatch(/listing suspect: GitHub listed 0 grants, and 20 of the 20/);
     const entries = await s.ledger.load(name);
     expect(entries.filter((e) => e.status === "gone")).toEqual([]);
     expect(entries.filter((e) => e.status === "active").length).toBe(20);

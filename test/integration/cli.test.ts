@@ -15,7 +15,8 @@ const execFileAsync = promisify(execFile);
 const REPO_ROOT = fileURLToPath(new URL("../..", import.meta.url));
 
 const DAY = 86_400_000;
-const NOW = new Date("2026-11-22T03:00:00Z");
+/** Real time: a sweep's `--now` is a what-if that changes nothing, so sweeps that act run as of now. */
+const NOW = new Date(Math.floor(Date.now() / 1000) * 1000);
 const NOW_ISO = NOW.toISOString();
 const at = (days: number) => new Date(NOW.getTime() + days * DAY).toISOString();
 
@@ -104,7 +105,7 @@ async function exportJson(org: string): Promise<{ text: string; entries: LedgerE
 }
 
 async function sweepJson(org: string, extra: string[] = [], env: Record<string, string> = {}) {
-  const run = await patrol(["sweep", "--org", org, "--now", NOW_ISO, "--json", ...extra], env);
+  const run = await patrol(["sweep", "--org", org, "--json", ...extra], env);
   return { ...run, report: JSON.parse(run.stdout) as SweepReport };
 }
 
@@ -215,13 +216,13 @@ describe("patrol sweep", () => {
     seedDemoOrg(loopback.github, NOW);
     await importCsv(DEMO_ORG, demoLedgerCsv(NOW));
 
-    const run = await patrol(["sweep", "--org", DEMO_ORG, "--now", NOW_ISO, "--json"]);
+    const run = await patrol(["sweep", "--org", DEMO_ORG, "--json"]);
 
     expect(run.code).toBe(0);
     const report = JSON.parse(run.stdout) as SweepReport; // the whole of stdout is one document
     expect(report.org).toBe(DEMO_ORG);
     expect(report.dryRun).toBe(false);
-    expect(report.now).toBe(NOW_ISO);
+    expect(Date.parse(report.now)).toBeGreaterThanOrEqual(NOW.getTime());
     expect(report.scanned).toBe(13);
     expect(report.errors).toEqual([]);
     expect(report.revoked.map((r) => [r.tokenName, r.reason]).sort()).toEqual([
@@ -256,7 +257,7 @@ describe("patrol sweep", () => {
     expect(leaked?.status).toBe("flagged");
     expect(leaked?.revokedReason).toBe("flagged");
     expect(leaked?.revokedBy).toBe("patrol-sweep");
-    expect(leaked?.revokedAt).toBe(NOW_ISO);
+    expect(leaked?.revokedAt).toBe(report.now);
   });
 
   it("--dry-run lists what it would revoke and changes nothing anywhere", async () => {
@@ -276,7 +277,7 @@ describe("patrol sweep", () => {
     const { code, report, stderr } = await sweepJson(ORGS.dry, ["--dry-run"]);
 
     expect(code).toBe(0);
-    expect(stderr).toBe("");
+    expect(stderr).toBe("patrol: sweeping cli-dry, dry run: nothing will be changed\n");
     expect(report.dryRun).toBe(true);
     expect(report.revoked.map((r) => [r.tokenName, r.reason]).sort()).toEqual([
       ["leaked", "flagged"],
@@ -392,7 +393,7 @@ describe("patrol sweep", () => {
     expect(org.grants()).toHaveLength(1);
     expect(orgPosts(ORGS.fault).map((r) => r.status)).toEqual([422]);
 
-    const retried = await sweepJson(ORGS.fault, ["--now", at(1 / 24)]);
+    const retried = await sweepJson(ORGS.fault);
 
     expect(retried.code).toBe(0);
     expect(retried.report.errors).toEqual([]);
@@ -458,11 +459,11 @@ describe("patrol sweep", () => {
       "token_name,owner,status,renew,token_id\nold-ci,amy,active,no,7601\nleaked,eve,flagged,no,7602\n",
     );
 
-    const run = await patrol(["sweep", "--org", ORGS.human, "--now", NOW_ISO]);
+    const run = await patrol(["sweep", "--org", ORGS.human]);
 
     expect(run.code).toBe(0);
-    expect(run.stderr).toBe("");
-    expect(run.stdout).toContain(`patrol sweep · ${ORGS.human} · ${NOW_ISO}`);
+    expect(run.stderr).toBe("patrol: sweeping cli-human in enforce mode: due tokens will be revoked\n");
+    expect(run.stdout).toContain(`patrol sweep · ${ORGS.human} · ${NOW_ISO.slice(0, 10)}`);
     expect(run.stdout).toContain("2 tokens scanned");
     expect(run.stdout).toMatch(/^Revoked \(2\)$/m);
     expect(run.stdout).toMatch(/^ {2}TOKEN\s+OWNER\s+REASON\s+WHY$/m);

@@ -88,7 +88,11 @@ async function setup(policy: Record<string, unknown> = {}) {
   ): Promise<SweepReport> => {
     const deps = await buildDeps(parseEnv(env), { allowEmbedded: false, retryAfterBaseValue: 10 });
     return runSweep(
-      { ...deps, ledger: (options.wrap ?? ((l) => l))(deps.ledger), policy: parsePolicy(policy) },
+      {
+        ...deps,
+        ledger: (options.wrap ?? ((l) => l))(deps.ledger),
+        policy: parsePolicy({ mode: "enforce", ...policy }),
+      },
       {
         org: options.org ?? orgName,
         now: options.now ?? new Date(),

@@ -1,8 +1,12 @@
+import { randomUUID } from "node:crypto";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parse } from "csv-parse/sync";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { buildDeps } from "../../lambdas/app/deps";
+import { runSweep } from "../../lambdas/app/run-sweep";
+import { parseEnv } from "../../lambdas/config";
 import { AUDIT_COLUMNS, CSV_COLUMNS, EVENT_COLUMNS, EXPORT_COLUMNS } from "../../lambdas/core/ledger-csv";
 import type { ImportOutcome } from "../../lambdas/core/ledger-import";
 import type { LedgerSummary } from "../../lambdas/core/ledger-ops";
@@ -110,12 +114,21 @@ async function snapshot(org: string): Promise<string> {
   return ok(["ledger", "export", "--org", org, "--format", "json", "--history"]);
 }
 
+/**
+ * A sweep of the embedded ledger as of `now`. The CLI's `--now` is a what-if that changes nothing, so a
+ * sweep that must act as of another night runs the same use case in-process, on the same ledger.
+ */
 async function sweep(org: string, now: string = NOW_ISO): Promise<SweepReport> {
-  const run = await patrol(["sweep", "--org", org, "--now", now, "--json"]);
-  expect(run.code, run.stderr).toBe(0);
-  const report = JSON.parse(run.stdout) as SweepReport;
-  expect(report.errors).toEqual([]);
-  return report;
+  const deps = await buildDeps(parseEnv({ ...loopback.env, PATROL_DATA_DIR: dataDir }), {
+    allowEmbedded: true,
+  });
+  try {
+    const report = await runSweep(deps, { org, now: new Date(now), runId: randomUUID() });
+    expect(report.errors).toEqual([]);
+    return report;
+  } finally {
+    await deps.close();
+  }
 }
 
 async function show(org: string, ref: string[]): Promise<WithHistory> {

@@ -38,6 +38,8 @@ export async function startLoopback(options: { orgs: string[]; latencyMs?: numbe
       SLACK_API_URL: slack.url,
       SLACK_BOT_TOKEN: SLACK_TOKEN,
       SLACK_CHANNEL,
+      // The tests of what a sweep revokes choose enforce mode, as a deployment must: report is the default.
+      PATROL_MODE: "enforce",
     },
     async close() {
       await Promise.all([github.close(), slack.close()]);

@@ -123,14 +123,17 @@ export interface PlanInput {
   now?: Date;
 }
 
-/** `planSweep` with the defaults: org acme, run-1, patrol-sweep, the default policy, `NOW`. */
+/**
+ * `planSweep` with the defaults: org acme, run-1, patrol-sweep, the default policy in enforce mode (so the
+ * rules' revocations show; report mode is tested by asking for it), `NOW`.
+ */
 export function plan(input: PlanInput = {}): SweepPlan {
   return planSweep({
     org: ORG,
     grants: input.grants ?? [],
     requests: input.requests ?? [],
     ledger: input.ledger ?? [],
-    policy: parsePolicy(input.policy ?? {}),
+    policy: parsePolicy({ mode: "enforce", ...input.policy }),
     now: input.now ?? NOW,
     runId: RUN_ID,
     actor: ACTOR,

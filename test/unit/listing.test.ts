@@ -82,7 +82,7 @@ describe("judgeListing: whether a night's listing can be believed", () => {
       DEFAULT_POLICY,
     );
     expect(verdict.message).toBe(
-      "listing suspect: GitHub listed 0 grant(s), and 10 of the 10 the ledger knows to be live (100%) are not among them, more than the policy's 20%: nothing was marked gone; the next sweep checks again",
+      "listing suspect: GitHub listed 0 grants, and 10 of the 10 the ledger knows to be live (100%) are not among them, more than the policy's 20%: nothing was marked gone; the next sweep checks again",
     );
   });
 });
