@@ -16,7 +16,9 @@ export class RemoteFunctionError extends Error {
  * result. A function error comes back as `RemoteFunctionError` with the function's own message.
  */
 export async function invokeFunction(functionName: string, payload: unknown): Promise<unknown> {
-  const client = new LambdaClient({});
+  // A function's ARN carries its region; a bare name takes the environment's.
+  const region = /^arn:aws[\w-]*:lambda:([a-z0-9-]+):/.exec(functionName)?.[1];
+  const client = new LambdaClient(region ? { region } : {});
   try {
     const out = await client.send(
       new InvokeCommand({
@@ -35,7 +37,19 @@ export async function invokeFunction(functionName: string, payload: unknown): Pr
       throw new RemoteFunctionError(errorMessage, errorType);
     }
     return body;
+  } catch (error) {
+    // The SDK says only "Region is missing": say where a region comes from.
+    if (error instanceof Error && /region is missing/i.test(error.message)) {
+      throw new LambdaRegionError(
+        `--function ${functionName}: no AWS region to find it in; set AWS_REGION (or AWS_DEFAULT_REGION, or a profile with a region via AWS_PROFILE), or pass the function's full ARN`,
+      );
+    }
+    throw error;
   } finally {
     client.destroy();
   }
+}
+
+export class LambdaRegionError extends Error {
+  override name = "LambdaRegionError";
 }

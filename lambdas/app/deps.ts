@@ -1,3 +1,4 @@
+import { createPrivateKey } from "node:crypto";
 import { join } from "node:path";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { ensureLedgerTable, startEmbeddedDynamo } from "../adapters/embedded-dynamodb";
@@ -56,6 +57,36 @@ export interface DepsOptions {
   timeouts?: CallTimeouts;
 }
 
+/** A private key that is not one fails at the first call with "Invalid keyData": say so at the start. */
+function checkedPrivateKey(source: string, pem: string): string {
+  try {
+    createPrivateKey(pem);
+    return pem;
+  } catch {
+    throw new ConfigError(
+      `${source} is not a PEM private key: expected the file GitHub generated for the App, from -----BEGIN RSA PRIVATE KEY----- to its END line (\\n escapes are accepted)`,
+    );
+  }
+}
+
+/** Token prefixes GitHub gives personal and OAuth tokens: the org endpoints refuse them all. */
+const NOT_INSTALLATION_TOKENS: readonly [prefix: string, what: string][] = [
+  ["github_pat_", "a fine-grained personal access token"],
+  ["ghp_", "a personal access token (classic)"],
+  ["gho_", "an OAuth token"],
+  ["ghu_", "a GitHub App user token"],
+];
+
+function checkedInstallationToken(token: string): string {
+  const found = NOT_INSTALLATION_TOKENS.find(([prefix]) => token.trim().startsWith(prefix));
+  if (found) {
+    throw new ConfigError(
+      `GitHub only accepts App installation tokens here: GITHUB_TOKEN is ${found[1]} (${found[0]}…); set GITHUB_APP_ID and GITHUB_APP_PRIVATE_KEY, or an installation token (ghs_…) in GITHUB_TOKEN`,
+    );
+  }
+  return token;
+}
+
 async function githubCredentials(env: Env): Promise<GitHubCredentials> {
   if (env.GITHUB_APP_SECRET_ARN) {
     const secret = parseGitHubAppSecret(
@@ -65,7 +96,7 @@ async function githubCredentials(env: Env): Promise<GitHubCredentials> {
     return {
       kind: "app",
       appId: secret.appId,
-      privateKey: secret.privateKey,
+      privateKey: checkedPrivateKey(`the privateKey of ${env.GITHUB_APP_SECRET_ARN}`, secret.privateKey),
       installationIds: secret.installationIds,
     };
   }
@@ -74,11 +105,14 @@ async function githubCredentials(env: Env): Promise<GitHubCredentials> {
       kind: "app",
       appId: env.GITHUB_APP_ID,
       // A key pasted into an environment variable often carries literal \n sequences.
-      privateKey: env.GITHUB_APP_PRIVATE_KEY.replace(/\\n/g, "\n"),
+      privateKey: checkedPrivateKey(
+        "GITHUB_APP_PRIVATE_KEY",
+        env.GITHUB_APP_PRIVATE_KEY.replace(/\\n/g, "\n"),
+      ),
       ...(env.GITHUB_APP_INSTALLATION_ID ? { installationId: Number(env.GITHUB_APP_INSTALLATION_ID) } : {}),
     };
   }
-  if (env.GITHUB_TOKEN) return { kind: "token", token: env.GITHUB_TOKEN };
+  if (env.GITHUB_TOKEN) return { kind: "token", token: checkedInstallationToken(env.GITHUB_TOKEN) };
   throw new ConfigError(
     "no GitHub credentials: set GITHUB_APP_SECRET_ARN, or GITHUB_APP_ID and GITHUB_APP_PRIVATE_KEY, or GITHUB_TOKEN (an installation token)",
   );

@@ -3,7 +3,7 @@ import { readFile, writeFile } from "node:fs/promises";
 import { basename } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Command, CommanderError, Option } from "commander";
-import { invokeFunction, RemoteFunctionError } from "../adapters/lambda-invoke";
+import { invokeFunction, LambdaRegionError, RemoteFunctionError } from "../adapters/lambda-invoke";
 import { LegacyCaseError } from "../adapters/ledger";
 import { DEFAULT_INVOCATION_MS, runBudget } from "../app/budget";
 import { buildDeps, type Deps } from "../app/deps";
@@ -157,6 +157,24 @@ function sweepBanner(org: string, mode: "enforce" | "report", dryRun: boolean, n
     : `patrol: sweeping ${org} in report mode (the default): alerts only, every revocation held; PATROL_MODE=enforce revokes\n`;
 }
 
+interface SweepCommandOptions {
+  org: string;
+  now?: Date;
+  dryRun?: boolean;
+  json?: boolean;
+  budget?: number;
+  allowRevocations?: number;
+  by?: string;
+}
+
+/** A whole number of one or more. */
+function count(value: string): number {
+  if (!/^\d+$/.test(value.trim()) || Number(value) < 1) {
+    throw new UsageError(`--allow-revocations: "${value}" is not a number of tokens (1 or more)`);
+  }
+  return Number(value);
+}
+
 interface RevokeOptions {
   org: string;
   patId?: string[];
@@ -198,6 +216,11 @@ function revokeEvent(opts: RevokeOptions): Record<string, unknown> {
   }
   if (opts.owner && (opts.patId || opts.tokenId || opts.all))
     throw new UsageError("--owner goes alone or with --token-name");
+  if (opts.all && canonicalOrg(opts.confirm ?? "") !== canonicalOrg(opts.org)) {
+    throw new UsageError(
+      `--confirm: ${opts.confirm === undefined ? "missing" : `"${opts.confirm}" is not ${opts.org}`}; --all revokes every token in the org, so it needs the org's name again: --confirm ${opts.org}`,
+    );
+  }
   const selector = opts.patId
     ? { patIds: numbers("--pat-id", opts.patId) }
     : opts.tokenId
@@ -262,6 +285,9 @@ function fieldText(flag: string, field: FieldName, value: string): string {
 
 /** A --reason, within what the ledger (and GitHub, for a denial) takes. */
 function reasonText(value: string): string {
+  if (value.trim() === "") {
+    throw new UsageError("--reason: expected why, in 1 to 1,024 characters; got an empty reason");
+  }
   if (value.length > REASON_MAX) {
     throw new UsageError(
       `--reason: ${value.length.toLocaleString("en")} characters; at most ${REASON_MAX.toLocaleString("en")}`,
@@ -327,21 +353,47 @@ function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
       "stop, record what was done and fail after this long (default 15m)",
       duration,
     )
-    .action(async (opts: { org: string; now?: Date; dryRun?: boolean; json?: boolean; budget?: number }) => {
+    .option(
+      "--allow-revocations <n>",
+      "release a night held by the cap: revoke up to N policy-driven tokens this run (needs --by)",
+      count,
+    )
+    .option(
+      "--by <who>",
+      "with --allow-revocations: who releases them, recorded on every revocation",
+      whoText,
+    )
+    .action(async (opts: SweepCommandOptions) => {
+      if (opts.allowRevocations !== undefined && !opts.by) {
+        throw new UsageError(
+          "--allow-revocations needs --by WHO: releasing the cap is an operator's act, on record",
+        );
+      }
       // A what-if changes nothing: evaluated as of another instant, a revocation would be wrong today.
       const dryRun = (opts.dryRun ?? false) || opts.now !== undefined;
+      const allowed = opts.allowRevocations;
       const report = await withDeps(
         io,
         (deps) => {
           io.stderr(sweepBanner(opts.org, deps.policy.mode, dryRun, opts.now));
-          return runSweep(deps, {
-            org: opts.org,
-            now: opts.now ?? new Date(),
-            runId: randomUUID(),
-            dryRun,
-            actor: "patrol-sweep",
-            onProgress: progress(io),
-          });
+          const policy =
+            allowed === undefined
+              ? deps.policy
+              : { ...deps.policy, maxRevocationsPerRun: Math.max(deps.policy.maxRevocationsPerRun, allowed) };
+          return runSweep(
+            { ...deps, policy },
+            {
+              org: opts.org,
+              now: opts.now ?? new Date(),
+              runId: randomUUID(),
+              dryRun,
+              actor:
+                allowed === undefined
+                  ? "patrol-sweep"
+                  : `${opts.by} (patrol sweep --allow-revocations ${allowed})`,
+              onProgress: progress(io),
+            },
+          );
         },
         { github: true, ...(opts.budget !== undefined ? { budgetMs: opts.budget } : {}) },
       );
@@ -704,6 +756,7 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo): Prom
       error instanceof ConfigError ||
       error instanceof InvalidRevokeError ||
       error instanceof NothingMatchedError ||
+      error instanceof LambdaRegionError ||
       error instanceof LedgerOpError ||
       error instanceof EntryNotFoundError ||
       error instanceof LegacyCaseError ||

@@ -60,6 +60,14 @@ function isTerminal(status: Status): boolean {
 }
 /** Reasons that mean the token itself is not to be trusted: should it come back, it is revoked again. */
 const COMPROMISED: ReadonlySet<RevokeReason | null> = new Set(["flagged", "on-demand", "leaked"]);
+/**
+ * The operator's way past the cap, named wherever a held night is reported: the cap is a circuit breaker
+ * (a night over it revokes none of its policy-driven revocations), and one person's decision opens it.
+ */
+export function releaseCommand(org: string, count: number): string {
+  return `patrol sweep --org ${org} --allow-revocations ${count} --by YOU`;
+}
+
 /** Policy-driven revocations beyond the cap are held; a compromise response never waits. */
 const NEVER_HELD: ReadonlySet<RevokeReason> = new Set(["flagged", "on-demand", "leaked"]);
 /** When several rules want a token revoked, the first of these is the reason recorded. */
@@ -341,7 +349,7 @@ export function planSweep(input: SweepInput): SweepPlan {
       held.push({ ...revocation, heldBy });
       const why =
         heldBy === "cap"
-          ? `held: ${policyDriven.length} revocations exceed the cap of ${policy.maxRevocationsPerRun}`
+          ? `held: ${policyDriven.length} revocations exceed the cap of ${policy.maxRevocationsPerRun}, so all are held (${releaseCommand(org, policyDriven.length)} releases them)`
           : "report mode: would be revoked";
       pushAlerts(changes.existing(revocation.entryId), [
         {

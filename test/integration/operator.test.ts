@@ -19,7 +19,7 @@ const execFileAsync = promisify(execFile);
 const REPO_ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const DAY = 86_400_000;
 const iso = (days: number) => new Date(Date.now() + days * DAY).toISOString();
-const ORGS = ["op-whatif", "op-mode", "op-typo", "op-nocreds", "op-pipe", "op-cwd"];
+const ORGS = ["op-whatif", "op-mode", "op-typo", "op-nocreds", "op-pipe", "op-cwd", "op-cap"];
 
 let loopback: Loopback;
 let dataDir: string;
@@ -96,6 +96,31 @@ describe("1–2. safe by default", () => {
     });
     expect(enforced.stderr).toMatch(/in enforce mode: due tokens will be revoked/);
     expect(sim.revokedPatIds).toHaveLength(2);
+  });
+});
+
+describe("8. the cap, a circuit breaker that says how to release it", () => {
+  it("a night over the cap holds every policy revocation, names the command, and that command releases them on record", async () => {
+    const sim = await seed("op-cap", 5, { expired: 4 });
+    const env = envOf({ PATROL_POLICY: JSON.stringify({ maxRevocationsPerRun: 2 }) });
+    const held = await runCli(["sweep", "--org", "op-cap"], env);
+    expect(held.code).toBe(3);
+    expect(held.stdout).toContain("patrol sweep --org op-cap --allow-revocations 4 --by YOU");
+    expect(sim.revokedPatIds).toEqual([]);
+    const unsigned = await runCli(["sweep", "--org", "op-cap", "--allow-revocations", "4"], env);
+    expect(unsigned.code).toBe(2);
+    expect(unsigned.stderr).toContain("--allow-revocations needs --by WHO");
+    const released = await runCli(
+      ["sweep", "--org", "op-cap", "--allow-revocations", "4", "--by", "jane", "--json"],
+      env,
+    );
+    expect(released.code, released.stderr).toBe(0);
+    expect(sim.revokedPatIds).toHaveLength(4);
+    const exported = await runCli(["ledger", "export", "--org", "op-cap", "--format", "json"], env);
+    const revokedBy = (JSON.parse(exported.stdout) as { revokedBy: string | null }[]).flatMap(
+      (e) => e.revokedBy ?? [],
+    );
+    expect(revokedBy).toEqual(Array(4).fill("jane (patrol sweep --allow-revocations 4)"));
   });
 });
 
@@ -208,6 +233,84 @@ describe("6–7. a binary that behaves in a pipe", () => {
 });
 
 describe("9. dates and messages in the CLI's own words", () => {
+  it.each([
+    {
+      what: "--all with the wrong --confirm",
+      args: [
+        "revoke",
+        "--org",
+        "op-typo",
+        "--all",
+        "--confirm",
+        "acme",
+        "--reason",
+        "incident",
+        "--by",
+        "jane",
+      ],
+      says: '--confirm: "acme" is not op-typo; --all revokes every token in the org, so it needs the org\'s name again: --confirm op-typo',
+    },
+    {
+      what: "an empty --reason",
+      args: ["revoke", "--org", "op-typo", "--owner", "dev0", "--reason", "", "--by", "jane"],
+      says: "--reason: expected why, in 1 to 1,024 characters; got an empty reason",
+    },
+  ])("$what: exit 2, naming the flag and what was expected", async ({ args, says }) => {
+    const run = await runCli(args, envOf());
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain(says);
+    expect(run.stderr).not.toMatch(/selector|expected \{/);
+  });
+
+  it("a private key that is not one, and a personal token where an App token belongs, are named at the start", async () => {
+    const { GITHUB_APP_PRIVATE_KEY: _key, GITHUB_APP_ID: _id, ...noApp } = envOf();
+    const badKey = await runCli(["sweep", "--org", "op-typo"], {
+      ...noApp,
+      GITHUB_APP_ID: "1",
+      GITHUB_APP_PRIVATE_KEY: "not a key",
+    });
+    expect(badKey.code).toBe(2);
+    expect(badKey.stderr).toContain("GITHUB_APP_PRIVATE_KEY is not a PEM private key");
+    const secret = "ghp_abcdefghijklmnopqrstuvwxyz0123456789";
+    const pat = await runCli(["sweep", "--org", "op-typo"], { ...noApp, GITHUB_TOKEN: secret });
+    expect(pat.code).toBe(2);
+    expect(pat.stderr).toContain(
+      "GitHub only accepts App installation tokens here: GITHUB_TOKEN is a personal access token (classic) (ghp_…)",
+    );
+    expect(`${pat.stdout}${pat.stderr}`).not.toContain(secret.slice(4));
+  });
+
+  it("--function without an AWS region says where a region comes from (exit 2)", async () => {
+    const { AWS_REGION: _r, AWS_DEFAULT_REGION: _d, AWS_PROFILE: _p, ...env } = process.env;
+    const run = await execFileAsync(
+      process.execPath,
+      [
+        "bin/patrol.mjs",
+        "revoke",
+        "--org",
+        "op-typo",
+        "--owner",
+        "dev0",
+        "--reason",
+        "x",
+        "--by",
+        "jane",
+        "--function",
+        "patrol-revoke",
+      ],
+      {
+        cwd: REPO_ROOT,
+        env: { ...env, AWS_CONFIG_FILE: "/nonexistent", AWS_SHARED_CREDENTIALS_FILE: "/nonexistent" },
+        timeout: 30_000,
+      },
+    ).then(
+      () => ({ code: 0, stderr: "" }),
+      (error: { code?: number; stderr?: string }) => ({ code: error.code, stderr: error.stderr ?? "" }),
+    );
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain("--function patrol-revoke: no AWS region to find it in; set AWS_REGION");
+  });
+
   it("a date that does not exist is refused, not rolled over", async () => {
     const run = await runCli(["sweep", "--org", "op-whatif", "--now", "2026-02-30"], envOf());
     expect(run.code).toBe(2);

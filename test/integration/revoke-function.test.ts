@@ -90,7 +90,7 @@ describe("patrol revoke --function: the deployed Lambda through @aws-sdk/client-
     ]);
 
     expect(run.code).toBe(2);
-    expect(run.stderr).toContain("selector.confirm");
+    expect(run.stderr).toContain('--confirm: "other" is not fn-org');
     expect(lambda.invocations.length).toBe(before);
   });
 

@@ -848,8 +848,10 @@ describe("patrol revoke (the CLI runs the same code)", () => {
     expect(runs.twoSelectors.stderr).toContain("expected exactly one of");
     expect(runs.twoSelectors.stderr).toContain("--pat-id, --owner");
     expect(runs.patAndToken.stderr).toContain("--pat-id, --token-id");
-    expect(runs.allWithoutConfirm.stderr).toContain("selector.confirm");
-    expect(runs.allWrongConfirm.stderr).toContain("selector.confirm");
+    expect(runs.allWithoutConfirm.stderr).toContain(
+      "--confirm: missing; --all revokes every token in the org",
+    );
+    expect(runs.allWrongConfirm.stderr).toMatch(/--confirm: ".*" is not rv-cli-bad/);
     expect(runs.patIdNotNumber.stderr).toContain('--pat-id: "abc" is not a number');
     expect(runs.noSelector.stderr).toContain("got none");
     expect(runs.noReason.stderr).toContain("required option '--reason <text>' not specified");
