@@ -643,7 +643,7 @@ function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
       .command(decision)
       .description(
         decision === "approve"
-          ? "approve a pending token request on GitHub, recording purpose, risks and approver (both required)"
+          ? "approve a pending token request on GitHub, recording its purpose and risks (both required, from the request or --purpose/--risks) with --by as the approver"
           : "deny a pending token request on GitHub; --reason is shown to the requester",
       )
       .requiredOption("--org <org>", "GitHub organization login", org)
@@ -713,7 +713,21 @@ function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
       io.stdout(opts.json ? `${JSON.stringify(summary, null, 2)}\n` : formatLedgerSummary(summary));
     });
 
+  conventionalHelp(program, []);
   return program;
+}
+
+/**
+ * Every command's help marks its required options, and every error points at that command's own help
+ * (`patrol ledger import --help`), not the top level's.
+ */
+function conventionalHelp(command: Command, path: string[]): void {
+  const names = [...path, command.name()];
+  for (const option of command.options) {
+    if (option.mandatory && !option.description.endsWith("(required)")) option.description += " (required)";
+  }
+  command.showHelpAfterError(`(run ${names.join(" ")} --help for usage)`);
+  for (const sub of command.commands) conventionalHelp(sub, names);
 }
 
 /** Runs the CLI and returns its exit code; errors become messages, never stack traces or secrets. */

@@ -318,6 +318,23 @@ describe("9. dates and messages in the CLI's own words", () => {
   });
 });
 
+describe("10. help as a newcomer reads it", () => {
+  it("marks required options, points an error at the subcommand's own help, and describes approve as it is", async () => {
+    const help = await runCli(["sweep", "--help"], envOf());
+    expect(help.stdout).toMatch(/--org <org>\s+GitHub organization login \(required\)/);
+    const revokeHelp = await runCli(["revoke", "--help"], envOf());
+    expect(revokeHelp.stdout).toMatch(/--reason <text>.*\(required\)/s);
+    const missing = await runCli(["ledger", "export"], envOf());
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain("(run patrol ledger export --help for usage)");
+    const approve = await runCli(["ledger", "approve", "--help"], envOf());
+    expect(approve.stdout).not.toContain("purpose, risks and approver (both required)");
+    expect(approve.stdout).toContain("with --by as the approver");
+    const update = await runCli(["ledger", "update", "--help"], envOf());
+    expect(update.stdout).not.toMatch(/approved-by[^\n]*default/);
+  });
+});
+
 describe("12–13. no warning to wonder about, a demo that tells the truth", () => {
   it("asks for Node 22 or newer, and Biome's configuration raises no deprecation", async () => {
     const pkg = JSON.parse(await readFile(join(REPO_ROOT, "package.json"), "utf8")) as {
