@@ -3,14 +3,12 @@
  * or `-c key=value`; see README, Deploy.
  */
 import { App } from "aws-cdk-lib";
-import { ContextError, unknownContextKeys } from "./config";
+import { ContextError, refuseUnknownContextKeys } from "./config";
 import { buildPatrolApp } from "./patrol-app";
 
 const app = new App();
-for (const key of unknownContextKeys(Object.keys(app.node.getAllContext()))) {
-  console.warn(`patrol: ignoring unknown context key "${key}" (is it misspelt?)`);
-}
 try {
+  refuseUnknownContextKeys(Object.keys(app.node.getAllContext()));
   buildPatrolApp(app);
 } catch (error) {
   if (!(error instanceof ContextError)) throw error;

@@ -1,4 +1,5 @@
 import * as z from "zod";
+import { nearest } from "../lambdas/core/ledger/access";
 import { GITHUB_LOGIN } from "../lambdas/core/login";
 import { PolicySchema } from "../lambdas/core/policy";
 
@@ -44,6 +45,12 @@ const orgList = z.preprocess(
     })
     .min(1, 'expected at least one GitHub organization login, e.g. ["acme"]')
     .superRefine((orgs, ctx) => {
+      if (orgs.includes(PLACEHOLDERS.org)) {
+        ctx.addIssue({
+          code: "custom",
+          message: `"${PLACEHOLDERS.org}" is cdk.json's placeholder: set your organizations' logins (cdk.json context.orgs, or -c orgs=acme,acme-labs)`,
+        });
+      }
       const seen = new Set<string>();
       for (const org of orgs) {
         // Logins are case-insensitive on GitHub: two spellings would sweep the same org twice.
@@ -52,6 +59,9 @@ const orgList = z.preprocess(
       }
     }),
 );
+
+/** What `cdk.json` ships with: it synthesizes, but sweeps nobody and alerts nowhere, so it is refused. */
+export const PLACEHOLDERS = { org: "example-org", slackChannel: "C0000000000" } as const;
 
 /** EventBridge Scheduler cron: six fields, `?` in day-of-month or day-of-week. */
 const cronSchedule = z
@@ -117,6 +127,11 @@ const slackChannelId = z
   .string()
   .regex(/^[CG][A-Z0-9]{6,}$/, "expected a Slack channel id such as C0123456789 (not the channel's name)");
 
+/** The digest's channel: a real one, not cdk.json's placeholder. */
+const digestChannel = slackChannelId.refine((id) => id !== PLACEHOLDERS.slackChannel, {
+  message: `"${PLACEHOLDERS.slackChannel}" is cdk.json's placeholder: set the alert channel's id (cdk.json context.slackChannel, or -c slackChannel=C…; the id is at the bottom of the channel's details)`,
+});
+
 const PatrolContextSchema = z
   .object({
     orgs: orgList,
@@ -124,7 +139,7 @@ const PatrolContextSchema = z
     timeZone: timeZone.default("UTC"),
     mode: z.enum(["report", "enforce"], { message: 'expected "report" or "enforce"' }).default("report"),
     policy: policy.optional(),
-    slackChannel: slackChannelId,
+    slackChannel: digestChannel,
     githubApiUrl: z
       .url({ protocol: /^https$/, message: "expected an https URL, e.g. https://github.example.com/api/v3" })
       .transform((u) => u.replace(/\/+$/, ""))
@@ -211,4 +226,17 @@ export function policyJson(config: PatrolConfig): string {
 export function unknownContextKeys(keys: readonly string[]): string[] {
   const known = new Set<string>(CONTEXT_KEYS);
   return keys.filter((key) => !known.has(key) && !/[:-]/.test(key));
+}
+
+/** A misspelt key (`-c org=acme`) would be ignored while the placeholder stayed: refused, with the key meant. */
+export function refuseUnknownContextKeys(keys: readonly string[]): void {
+  const unknown = unknownContextKeys(keys);
+  if (unknown.length === 0) return;
+  const lines = unknown.map((key) => {
+    const meant = nearest(key, CONTEXT_KEYS);
+    return `  ${key}: not a patrol context key${meant ? `; did you mean ${meant}?` : ""}`;
+  });
+  throw new ContextError(
+    `invalid cdk.json context:\n${lines.join("\n")}\n(patrol's keys: ${CONTEXT_KEYS.join(", ")})`,
+  );
 }

@@ -5,6 +5,7 @@ import { type PatrolConfig, policyJson } from "./config";
 import { AlarmTopic } from "./constructs/alarm-topic";
 import { SweepAlarms } from "./constructs/alarms";
 import { LedgerTable } from "./constructs/ledger-table";
+import { OperatorsPolicy } from "./constructs/operators-policy";
 import { OrgSchedules } from "./constructs/org-schedules";
 import { PatrolFunction, type PatrolFunctionProps } from "./constructs/patrol-function";
 import { PatrolSecrets } from "./constructs/patrol-secrets";
@@ -94,6 +95,11 @@ export class PatrolStack extends Stack {
     this.sweep = patrolFunction("Sweep", SWEEP);
     this.revoke = patrolFunction("Revoke", REVOKE);
     const revokers = new RevokerPolicy(this, "Revokers", { revoke: this.revoke.function });
+    const operators = new OperatorsPolicy(this, "Operators", {
+      ledger: this.ledger,
+      revoke: this.revoke.function,
+      githubAppSecret: this.secrets.githubApp,
+    });
 
     this.schedules = new OrgSchedules(this, "Schedules", {
       sweep: this.sweep.function,
@@ -124,6 +130,10 @@ export class PatrolStack extends Stack {
       RevokeFunctionName: [this.revoke.function.functionName, "the revoke Lambda"],
       RevokeLogGroupName: [this.revoke.logGroup.logGroupName, "the revoke Lambda's logs"],
       RevokerPolicyArn: [revokers.policy.managedPolicyArn, "attach to the incident responders' roles"],
+      OperatorsPolicyArn: [
+        operators.policy.managedPolicyArn,
+        "attach to the roles of operators who run the patrol CLI against this deployment",
+      ],
       AlarmTopicArn: [alarmTopic.topic.topicArn, "where the alarms go"],
     };
     for (const [id, [value, description]] of Object.entries(outputs)) {

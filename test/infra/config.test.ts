@@ -1,7 +1,14 @@
 import { describe, expect, it } from "vitest";
-import { type PatrolConfig, parsePatrolContext, policyJson, unknownContextKeys } from "../../infra/config";
+import {
+  type PatrolConfig,
+  parsePatrolContext,
+  policyJson,
+  refuseUnknownContextKeys,
+  unknownContextKeys,
+} from "../../infra/config";
 import { parsePolicyJson } from "../../lambdas/config";
 import { OrgSchema } from "../../lambdas/handlers/sweep";
+import { CDK_JSON_CONTEXT } from "./synth";
 
 const BASE = { orgs: ["acme"], slackChannel: "C0123456789" };
 const parse = (context: Record<string, unknown>): PatrolConfig =>
@@ -16,6 +23,19 @@ const problem = (context: Record<string, unknown>): string => {
 };
 
 describe("the cdk.json context", () => {
+  it("refuses a misspelt key, naming the key it was meant to be", () => {
+    expect(() => refuseUnknownContextKeys(["org", "slackChannel", "@aws-cdk/core:checkSecretUsage"])).toThrow(
+      /org: not a patrol context key; did you mean orgs\?/,
+    );
+    expect(() => refuseUnknownContextKeys(["orgs", "aws:cdk:bundling-stacks"])).not.toThrow();
+  });
+
+  it("refuses cdk.json as it ships: its org and channel are placeholders", () => {
+    const read = (key: string) => CDK_JSON_CONTEXT[key];
+    expect(() => parsePatrolContext(read)).toThrow(/orgs: "example-org" is cdk.json's placeholder/);
+    expect(() => parsePatrolContext(read)).toThrow(/slackChannel: "C0000000000" is cdk.json's placeholder/);
+  });
+
   it("needs only the orgs and the Slack channel; the rest has safe defaults", () => {
     expect(parse({})).toMatchObject({
       orgs: ["acme"],
@@ -49,6 +69,11 @@ describe("the cdk.json context", () => {
     [{ orgs: ["acme", "not an org"] }, /orgs\.1: expected a GitHub organization login/],
     [{ orgs: ["acme", "ACME"] }, /orgs: ACME is listed twice/],
     [{ slackChannel: "#alerts" }, /slackChannel: expected a Slack channel id/],
+    [
+      { orgs: ["example-org"] },
+      /orgs: "example-org" is cdk.json's placeholder: set your organizations' logins/,
+    ],
+    [{ slackChannel: "C0000000000" }, /slackChannel: "C0000000000" is cdk.json's placeholder/],
     [{ schedule: "0 3 * * *" }, /schedule: expected an EventBridge Scheduler cron of six fields/],
     [{ schedule: "0 3 * * MON *" }, /schedule: .*"\?" in exactly one of day-of-month and day-of-week/],
     [{ timeZone: "Mars/Olympus" }, /timeZone: expected an IANA time zone name/],

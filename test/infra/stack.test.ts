@@ -36,6 +36,7 @@ beforeAll(() => {
   // The other shape: existing secrets imported by ARN, no optional notification channel.
   imported = synthPatrol({
     orgs: ["solo"],
+    slackChannel: "C0SOLOALERTS",
     githubAppSecretArn: GITHUB_APP_ARN,
     slackBotTokenSecretArn: SLACK_TOKEN_ARN,
   });
@@ -221,15 +222,18 @@ describe("the Lambdas", () => {
       actionsOf(statement).some((a) => a.startsWith("lambda:")),
     );
     const revokers = logicalId(full, full.stack.node.findChild("Revokers").node.findChild("Policy"));
+    const operators = logicalId(full, full.stack.node.findChild("Operators").node.findChild("Policy"));
     const schedulerRole = logicalId(full, full.stack.schedules.node.findChild("InvokeRole"));
+    const revoke = getAtt(logicalId(full, full.stack.revoke.function));
     expect(
       invokes.map(({ owner, statement }) => [owner, actionsOf(statement), resourcesOf(statement)]),
     ).toEqual(
       expect.arrayContaining([
-        [revokers, ["lambda:InvokeFunction"], [getAtt(logicalId(full, full.stack.revoke.function))]],
+        [revokers, ["lambda:InvokeFunction"], [revoke]],
+        [operators, ["lambda:InvokeFunction"], [revoke]],
       ]),
     );
-    expect(invokes).toHaveLength(2);
+    expect(invokes).toHaveLength(3);
     const schedulerStatement = invokes.find(({ owner }) => owner.startsWith(schedulerRole.slice(0, -8)));
     expect(resourcesOf(schedulerStatement?.statement as Statement)).toEqual([
       getAtt(logicalId(full, full.stack.sweep.function)),
@@ -259,12 +263,21 @@ describe("IAM", () => {
       }
       if (actions.some((a) => a.startsWith("secretsmanager:"))) {
         expect(actions.sort()).toEqual(["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"]);
-        expect(resourcesOf(s)).toEqual(secrets);
+        // The Lambdas read both secrets; the operators' policy only the GitHub App's, never the Slack token.
+        expect([secrets, secrets.slice(0, 1)]).toContainEqual(resourcesOf(s));
       }
     }
-    // Both Lambdas hold both grants.
-    expect(all.filter((s) => actionsOf(s).includes("dynamodb:Query"))).toHaveLength(2);
-    expect(all.filter((s) => actionsOf(s).includes("secretsmanager:GetSecretValue"))).toHaveLength(2);
+    // Both Lambdas and the operators' policy hold the ledger; the operators do not hold the Slack token.
+    expect(all.filter((s) => actionsOf(s).includes("dynamodb:Query"))).toHaveLength(3);
+    expect(all.filter((s) => actionsOf(s).includes("secretsmanager:GetSecretValue"))).toHaveLength(3);
+    const operators = logicalId(full, full.stack.node.findChild("Operators").node.findChild("Policy"));
+    const operatorSecrets = statements(full)
+      .filter(
+        ({ owner, statement }) =>
+          owner === operators && actionsOf(statement).includes("secretsmanager:GetSecretValue"),
+      )
+      .map(({ statement }) => resourcesOf(statement));
+    expect(operatorSecrets).toEqual([[secrets[0]]]);
   });
 
   it("grants imported secrets by their exact ARNs", () => {
@@ -272,8 +285,10 @@ describe("IAM", () => {
     const secretStatements = statements(imported)
       .map(({ statement }) => statement)
       .filter((s) => actionsOf(s).some((a) => a.startsWith("secretsmanager:")));
-    expect(secretStatements).toHaveLength(2);
-    for (const s of secretStatements) expect(resourcesOf(s)).toEqual([GITHUB_APP_ARN, SLACK_TOKEN_ARN]);
+    expect(secretStatements).toHaveLength(3);
+    expect(secretStatements.map((s) => resourcesOf(s)).sort()).toEqual(
+      [[GITHUB_APP_ARN, SLACK_TOKEN_ARN], [GITHUB_APP_ARN, SLACK_TOKEN_ARN], [GITHUB_APP_ARN]].sort(),
+    );
   });
 
   it("lets the Lambdas do to the table what the ledger adapter asks of DynamoDB, and nothing more", () => {
@@ -476,6 +491,7 @@ describe("outputs", () => {
         "AlarmTopicArn",
         "GitHubAppSecretArn",
         "LedgerTableName",
+        "OperatorsPolicyArn",
         "RevokeFunctionName",
         "RevokeLogGroupName",
         "RevokerPolicyArn",
