@@ -2,10 +2,8 @@ import { createPrivateKey } from "node:crypto";
 import { join } from "node:path";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { ensureLedgerTable, startEmbeddedDynamo } from "../adapters/embedded-dynamodb";
-import { type GitHubCredentials, makeGitHubTokenSource, sharedGitHubState } from "../adapters/github";
+import type { GitHubCredentials, GitHubShared } from "../adapters/github";
 import { makeDynamoLedger } from "../adapters/ledger";
-import { readSecret } from "../adapters/secrets";
-import { makeSlackNotifier } from "../adapters/slack";
 import { ConfigError, type Env, parseEnv, parseGitHubAppSecret, parsePolicyJson } from "../config";
 import type { Policy } from "../core/policy";
 import { type Budget, unbounded } from "./budget";
@@ -56,6 +54,37 @@ export interface DepsOptions {
   github?: "required" | "lazy";
   timeouts?: CallTimeouts;
 }
+
+/**
+ * The GitHub and Slack adapters (Octokit, @slack/web-api) and Secrets Manager's client are loaded on first
+ * use: a ledger command loads none of them, a sweep loads each once.
+ */
+const readSecret = async (arn: string): Promise<string> =>
+  (await import("../adapters/secrets")).readSecret(arn);
+
+/** A port whose adapter is made on its first call. */
+function onFirstCall<T extends object>(methods: readonly (keyof T)[], make: () => Promise<T>): T {
+  let made: Promise<T> | undefined;
+  const port: Partial<Record<keyof T, unknown>> = {};
+  for (const method of methods) {
+    port[method] = async (...args: unknown[]) => {
+      made ??= make();
+      const adapter = await made;
+      return (adapter[method] as (...a: unknown[]) => unknown)(...args);
+    };
+  }
+  return port as T;
+}
+
+const GRANT_SOURCE_METHODS = [
+  "listGrants",
+  "listClassicCredentials",
+  "removeClassicCredential",
+  "reviewRequest",
+  "listRequests",
+  "revokeGrants",
+] as const satisfies readonly (keyof GrantSource)[];
+const NOTIFIER_METHODS = ["post", "find"] as const satisfies readonly (keyof Notifier)[];
 
 /** A private key that is not one fails at the first call with "Invalid keyData": say so at the start. */
 function checkedPrivateKey(source: string, pem: string): string {
@@ -130,13 +159,15 @@ async function slackNotifier(
   const channel = env.SLACK_CHANNEL;
   if (!channel) throw new ConfigError("invalid environment: SLACK_CHANNEL is required with a Slack token");
   return (budget) =>
-    makeSlackNotifier({
-      token: token.trim(),
-      channel,
-      apiUrl: env.SLACK_API_URL,
-      budget,
-      ...(timeoutMs !== undefined ? { timeoutMs } : {}),
-    });
+    onFirstCall<Notifier>(NOTIFIER_METHODS, async () =>
+      (await import("../adapters/slack")).makeSlackNotifier({
+        token: token.trim(),
+        channel,
+        apiUrl: env.SLACK_API_URL,
+        budget,
+        ...(timeoutMs !== undefined ? { timeoutMs } : {}),
+      }),
+    );
 }
 
 /** The ledger's client: each try bounded, the SDK's own retries (3 tries) left to it within the budget. */
@@ -206,20 +237,25 @@ export async function buildDeps(env: Env, options: DepsOptions): Promise<Deps> {
     }),
     slackNotifier(env, options.timeouts?.slackMs),
   ]);
-  const shared = sharedGitHubState();
+  // Installation tokens and ids, shared by every run of this process (a Lambda's warm starts).
+  let shared: GitHubShared | undefined;
   const github = (budget: Budget): GrantSource =>
     credentials instanceof ConfigError
       ? withoutGitHub(credentials)
-      : makeGitHubTokenSource({
-          baseUrl: env.GITHUB_API_URL,
-          credentials,
-          log: options.log,
-          budget,
-          shared,
-          ...(options.timeouts?.githubMs !== undefined ? { timeoutMs: options.timeouts.githubMs } : {}),
-          ...(options.retryAfterBaseValue !== undefined
-            ? { retryAfterBaseValue: options.retryAfterBaseValue }
-            : {}),
+      : onFirstCall<GrantSource>(GRANT_SOURCE_METHODS, async () => {
+          const { makeGitHubTokenSource, sharedGitHubState } = await import("../adapters/github");
+          shared ??= sharedGitHubState();
+          return makeGitHubTokenSource({
+            baseUrl: env.GITHUB_API_URL,
+            credentials,
+            log: options.log,
+            budget,
+            shared,
+            ...(options.timeouts?.githubMs !== undefined ? { timeoutMs: options.timeouts.githubMs } : {}),
+            ...(options.retryAfterBaseValue !== undefined
+              ? { retryAfterBaseValue: options.retryAfterBaseValue }
+              : {}),
+          });
         });
   const { ledger, close } = await openLedger(env, options);
   const forRun = (budget: Budget): Deps => ({

@@ -1,15 +1,14 @@
 import { randomUUID } from "node:crypto";
+import { readFileSync } from "node:fs";
 import { readFile, writeFile } from "node:fs/promises";
 import { basename } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Command, CommanderError, Option } from "commander";
-import { invokeFunction, LambdaRegionError, RemoteFunctionError } from "../adapters/lambda-invoke";
-import { LegacyCaseError } from "../adapters/ledger";
 import { DEFAULT_INVOCATION_MS, runBudget } from "../app/budget";
-import { buildDeps, type Deps } from "../app/deps";
+// The adapters (the AWS SDK, Octokit, dynalite) and the use cases are imported when a command needs them,
+// so that `patrol --version` or `--help` start without loading them.
+import type { Deps } from "../app/deps";
 import { type Actor, changeEntry, importRecords, reviewRequest } from "../app/keep-register";
-import { runRevoke } from "../app/run-revoke";
-import { runSweep } from "../app/run-sweep";
 import { ConfigError, parseEnv } from "../config";
 import type { ChangeContext } from "../core/ledger/changes";
 import { type FieldName, OPTION_FIELDS, parseFieldText, quoteValue, REASON_MAX } from "../core/ledger/fields";
@@ -38,7 +37,13 @@ import {
   formatSweepReport,
 } from "./format";
 
-const PATROL_VERSION = "0.1.0";
+/** The version `--version` prints: package.json's, read where the CLI stands (sources or build alike). */
+function patrolVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
+    version: string;
+  };
+  return pkg.version;
+}
 
 /** DESIGN.md's exit codes. */
 export const EXIT = { ok: 0, errors: 1, badInput: 2, held: 3 } as const;
@@ -118,6 +123,7 @@ async function withDeps<T>(io: CliIo, use: (deps: Deps) => Promise<T>, needs: De
   const budget = runBudget(needs.budgetMs ?? DEFAULT_BUDGET_MS);
   try {
     const env = parseEnv({ PATROL_DATA_DIR: DEFAULT_DATA_DIR, ...io.env });
+    const { buildDeps } = await import("../app/deps");
     const deps = await buildDeps(env, {
       allowEmbedded: true,
       budget,
@@ -336,7 +342,7 @@ function actorOf(org: string, by: string, writer: Writer, run: string): Actor {
 function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
   const program = new Command("patrol")
     .description("Governs the fine-grained personal access tokens that reach a GitHub organization.")
-    .version(PATROL_VERSION, "-V, --version")
+    .version(patrolVersion(), "-V, --version")
     .exitOverride()
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
     .showHelpAfterError("(run patrol --help for usage)");
@@ -374,8 +380,9 @@ function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
       const allowed = opts.allowRevocations;
       const report = await withDeps(
         io,
-        (deps) => {
+        async (deps) => {
           io.stderr(sweepBanner(opts.org, deps.policy.mode, dryRun, opts.now));
+          const { runSweep } = await import("../app/run-sweep");
           const policy =
             allowed === undefined
               ? deps.policy
@@ -428,21 +435,27 @@ function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
       let report: RevokeReport;
       if (opts.function) {
         try {
+          const { invokeFunction } = await import("../adapters/lambda-invoke");
           report = (await invokeFunction(opts.function, event)) as RevokeReport;
         } catch (error) {
           if (
-            error instanceof RemoteFunctionError &&
-            (error.errorType === "InvalidRevokeError" || error.errorType === "NothingMatchedError")
+            (error as Error).name === "RemoteFunctionError" &&
+            ["InvalidRevokeError", "NothingMatchedError"].includes((error as { errorType: string }).errorType)
           ) {
-            throw new UsageError(error.message);
+            throw new UsageError((error as Error).message);
           }
           throw error;
         }
       } else {
-        report = await withDeps(io, (deps) => runRevoke(deps, request, new Date(), randomUUID()), {
-          github: true,
-          ...(opts.budget !== undefined ? { budgetMs: opts.budget } : {}),
-        });
+        report = await withDeps(
+          io,
+          async (deps) =>
+            (await import("../app/run-revoke")).runRevoke(deps, request, new Date(), randomUUID()),
+          {
+            github: true,
+            ...(opts.budget !== undefined ? { budgetMs: opts.budget } : {}),
+          },
+        );
       }
       io.stdout(opts.json ? `${JSON.stringify(report, null, 2)}\n` : formatRevokeReport(report));
       setExit(revokeExitCode(report));
@@ -730,6 +743,9 @@ function conventionalHelp(command: Command, path: string[]): void {
   for (const sub of command.commands) conventionalHelp(sub, names);
 }
 
+/** Bad input that an adapter finds: a region missing for --function, a ledger kept under the org as typed. */
+const ADAPTER_USAGE_ERRORS = new Set(["LambdaRegionError", "LegacyCaseError"]);
+
 /** Runs the CLI and returns its exit code; errors become messages, never stack traces or secrets. */
 export async function main(argv: readonly string[], io: CliIo = defaultIo): Promise<number> {
   let code: number = EXIT.ok;
@@ -770,13 +786,13 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo): Prom
       error instanceof ConfigError ||
       error instanceof InvalidRevokeError ||
       error instanceof NothingMatchedError ||
-      error instanceof LambdaRegionError ||
+      // The adapters' own errors, by name: their modules are loaded only by the commands that use them.
+      ADAPTER_USAGE_ERRORS.has((error as Error).name) ||
       error instanceof LedgerOpError ||
       error instanceof EntryNotFoundError ||
-      error instanceof LegacyCaseError ||
       error instanceof LifecycleError
     ) {
-      io.stderr(`patrol: ${error.message}\n`);
+      io.stderr(`patrol: ${(error as Error).message}\n`);
       return EXIT.badInput;
     }
     io.stderr(`patrol: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}\n`);

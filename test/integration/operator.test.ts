@@ -335,6 +335,22 @@ describe("10. help as a newcomer reads it", () => {
   });
 });
 
+describe("11. a CLI built once", () => {
+  it("npm ci builds it (the prepare script); the binary runs the build and prints package.json's version", async () => {
+    const pkg = JSON.parse(await readFile(join(REPO_ROOT, "package.json"), "utf8")) as {
+      version: string;
+      scripts: Record<string, string>;
+    };
+    expect(pkg.scripts.prepare).toBe("node scripts/build-cli.mjs");
+    await execFileAsync(process.execPath, ["scripts/build-cli.mjs"], { cwd: REPO_ROOT });
+    expect(existsSync(join(REPO_ROOT, "dist/cli/main.js"))).toBe(true);
+    const { stdout } = await execFileAsync(process.execPath, ["bin/patrol.mjs", "--version"], {
+      cwd: REPO_ROOT,
+    });
+    expect(stdout.trim()).toBe(pkg.version);
+  });
+});
+
 describe("12–13. no warning to wonder about, a demo that tells the truth", () => {
   it("asks for Node 22 or newer, and Biome's configuration raises no deprecation", async () => {
     const pkg = JSON.parse(await readFile(join(REPO_ROOT, "package.json"), "utf8")) as {
