@@ -6,6 +6,7 @@ import { Octokit } from "@octokit/rest";
 import { type Budget, unbounded } from "../app/budget";
 import type { GrantFilter, GrantSource } from "../app/ports";
 import { batches } from "../core/batches";
+import { CREDENTIALS_PER_CALL } from "../core/leaked";
 import { flattenPermissions } from "../core/ledger/access";
 import type { ClassicCredential } from "../core/revoke";
 import type { RevocationOutcome } from "../core/sweep";
@@ -349,7 +350,10 @@ type BoundOptions = GitHubClientOptions &
     last: LastAnswer;
   };
 
-function makeOctokit(options: BoundOptions, auth: { installationId?: number } = {}): PatrolOctokit {
+function makeOctokit(
+  options: BoundOptions,
+  auth: { installationId?: number; anonymous?: boolean } = {},
+): PatrolOctokit {
   const { credentials, baseUrl, retries = 3, retryAfterBaseValue = 1000, log, budget, shared } = options;
   const onLimit =
     (kind: string) =>
@@ -371,17 +375,19 @@ function makeOctokit(options: BoundOptions, auth: { installationId?: number } = 
     ...(baseUrl ? { baseUrl } : {}),
     userAgent: "patrol",
     request: { fetch: options.send },
-    ...(credentials.kind === "token"
-      ? { auth: credentials.token }
-      : {
-          authStrategy: createAppAuth,
-          auth: {
-            appId: credentials.appId,
-            privateKey: credentials.privateKey,
-            cache: shared.tokens,
-            ...(auth.installationId ? { installationId: auth.installationId } : {}),
-          },
-        }),
+    ...(auth.anonymous
+      ? {}
+      : credentials.kind === "token"
+        ? { auth: credentials.token }
+        : {
+            authStrategy: createAppAuth,
+            auth: {
+              appId: credentials.appId,
+              privateKey: credentials.privateKey,
+              cache: shared.tokens,
+              ...(auth.installationId ? { installationId: auth.installationId } : {}),
+            },
+          }),
     throttle: {
       onRateLimit: onLimit("primary"),
       onSecondaryRateLimit: onLimit("secondary"),
@@ -515,6 +521,26 @@ export function makeGitHubTokenSource(given: GitHubClientOptions): GrantSource {
         return items.map(toRequest);
       } catch (error) {
         throw describe(error, `listing the token requests of ${org}`);
+      }
+    },
+
+    async revokeCredentials(org, values) {
+      // github.com takes this call only unauthenticated; Enterprise Server (its API under /api/v3) only
+      // authenticated, as the App.
+      const anonymous = !/\/api\/v3\/?$/.test(options.baseUrl ?? "");
+      const octokit = anonymous ? makeOctokit(options, { anonymous: true }) : await clientFor(org);
+      let sent = 0;
+      try {
+        for (const batch of batches(values, CREDENTIALS_PER_CALL)) {
+          await octokit.request("POST /credentials/revoke", { credentials: [...batch] });
+          sent += batch.length;
+        }
+      } catch (error) {
+        // GitHub's message, never the request: its body is the values.
+        throw describe(
+          error,
+          `revoking ${values.length} leaked token value(s) at GitHub (${sent} accepted before this call)`,
+        );
       }
     },
 

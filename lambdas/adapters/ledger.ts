@@ -10,6 +10,7 @@ import pMap from "p-map";
 import { type Budget, unbounded } from "../app/budget";
 import type { CarriedAlert, Ledger, PendingDigest, WriteResult } from "../app/ports";
 import { batches } from "../core/batches";
+import type { LeakRecord } from "../core/leaked";
 import { parseStoredEntry, parseStoredEvent } from "../core/ledger/fields";
 import { canonicalOrg } from "../core/login";
 import type { EntryWrite, LedgerEntry, LedgerEvent } from "../core/types";
@@ -320,6 +321,25 @@ export function makeDynamoLedger(
         // A later digest is pending now: this one's fate no longer matters to anyone.
         if (!(error instanceof ConditionalCheckFailedException)) throw error;
       }
+    },
+
+    async recordLeaks(org, records) {
+      await pMap(
+        records,
+        (record) =>
+          send(
+            new PutCommand({
+              TableName: tableName,
+              Item: { pk: pk(org), sk: `LEAK#${record.at}#${record.hashedToken}`, ...record },
+            }),
+          ),
+        { concurrency: WRITE_CONCURRENCY },
+      );
+    },
+
+    async leaks(org) {
+      const items = await query(org, "LEAK#");
+      return items.map(({ pk: _pk, sk: _sk, ...record }) => record as unknown as LeakRecord);
     },
 
     async moveLegacyCase(org) {

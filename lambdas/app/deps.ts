@@ -83,6 +83,7 @@ const GRANT_SOURCE_METHODS = [
   "reviewRequest",
   "listRequests",
   "revokeGrants",
+  "revokeCredentials",
 ] as const satisfies readonly (keyof GrantSource)[];
 const NOTIFIER_METHODS = ["post", "find"] as const satisfies readonly (keyof Notifier)[];
 
@@ -224,6 +225,7 @@ function withoutGitHub(missing: ConfigError): GrantSource {
     reviewRequest: refuse,
     listRequests: refuse,
     revokeGrants: refuse,
+    revokeCredentials: refuse,
   };
 }
 

@@ -1,4 +1,5 @@
 import type { SlackMessage } from "../core/digest";
+import type { LeakRecord } from "../core/leaked";
 import type { ClassicCredential } from "../core/revoke";
 import type { RevocationOutcome } from "../core/sweep";
 import type { Alert, EntryWrite, Grant, LedgerEntry, LedgerEvent, PatRequest } from "../core/types";
@@ -29,6 +30,11 @@ export interface GrantSource {
   reviewRequest(org: string, requestId: number, action: "approve" | "deny", reason?: string): Promise<void>;
   listRequests(org: string): Promise<PatRequest[]>;
   revokeGrants(org: string, patIds: readonly number[]): Promise<RevocationOutcome[]>;
+  /**
+   * Revokes leaked token values themselves, everywhere (GitHub's credential revocation API, 1,000 a
+   * call): not just their access to the org. The values go to GitHub and nowhere else.
+   */
+  revokeCredentials(org: string, values: readonly string[]): Promise<void>;
 }
 
 export interface WriteResult {
@@ -82,6 +88,10 @@ export interface Ledger {
   pendingDigest(org: string): Promise<PendingDigest | null>;
   /** The pending digest's fate is known: posted (its alerts are remembered) or never posted. */
   settleDigest(org: string, runId: string, outcome: "posted" | "not-posted"): Promise<void>;
+  /** Appends the record of leaked values revoked at GitHub: their hashes, never the values. */
+  recordLeaks(org: string, records: readonly LeakRecord[]): Promise<void>;
+  /** Every leak recorded for the org, oldest first. */
+  leaks(org: string): Promise<LeakRecord[]>;
 }
 
 export interface PostOptions {

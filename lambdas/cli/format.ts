@@ -1,3 +1,4 @@
+import type { LeakedReport } from "../app/revoke-leaked";
 import { formatField } from "../core/ledger/fields";
 import type { ImportOutcome } from "../core/ledger-import";
 import type { LedgerSummary } from "../core/ledger-ops";
@@ -232,5 +233,31 @@ export function formatLedgerSummary(summary: LedgerSummary): string {
     ["TOKEN", "OWNER", "REQUEST"],
     ...summary.pendingRequests.map((e) => [e.tokenName, e.owner, String(e.requestId ?? "—")]),
   ]);
+  return `${out.join("\n")}\n`;
+}
+
+/** A leaked-value revocation: how many, their hashes (never a value), the entry flagged, what failed. */
+export function formatLeakedReport(report: LeakedReport): string {
+  const out = [
+    `patrol revoke · ${report.org} · leaked token values`,
+    `asked by ${report.requestedBy}: ${report.reason}`,
+    "",
+  ];
+  out.push(`Revoked at GitHub (${report.revoked})`);
+  for (const h of report.hashedTokens) out.push(`  hashed_token ${h}`);
+  if (report.flagged)
+    out.push(
+      "",
+      `Flagged in the ledger: ${report.flagged.owner}/${report.flagged.tokenName} (${report.flagged.entryId})`,
+    );
+  if (report.errors.length > 0) {
+    out.push("", `Errors (${report.errors.length})`);
+    for (const e of report.errors) out.push(`  ${e.stage}: ${e.message}`);
+  }
+  out.push(
+    "",
+    `Slack: ${report.slack.sent ? "told" : (report.slack.error ?? report.slack.skipped ?? "not told")}`,
+    report.summary,
+  );
   return `${out.join("\n")}\n`;
 }

@@ -10,6 +10,7 @@ import { DEFAULT_INVOCATION_MS, runBudget } from "../app/budget";
 import type { Deps } from "../app/deps";
 import { type Actor, changeEntry, importRecords, reviewRequest } from "../app/keep-register";
 import { ConfigError, parseEnv } from "../config";
+import { hashedToken, LeakedInputError, parseLeakedTokens } from "../core/leaked";
 import type { ChangeContext } from "../core/ledger/changes";
 import { type FieldName, OPTION_FIELDS, parseFieldText, quoteValue, REASON_MAX } from "../core/ledger/fields";
 import { LifecycleError, type Writer } from "../core/ledger/lifecycle";
@@ -28,10 +29,12 @@ import {
 import { canonicalOrg, OrgSchema } from "../core/login";
 import { exitCodeOf, type RevokeReport, revokeExitCode } from "../core/report";
 import { InvalidRevokeError, NothingMatchedError, parseRevokeRequest } from "../core/revoke";
+import { plural } from "../core/text";
 import type { EntryWrite, LedgerEntry } from "../core/types";
 import {
   formatEntry,
   formatImport,
+  formatLeakedReport,
   formatLedgerSummary,
   formatRevokeReport,
   formatSweepReport,
@@ -59,6 +62,8 @@ export interface CliIo {
   env: NodeJS.ProcessEnv;
   /** Whether stderr is a terminal (progress is redrawn in place there). */
   interactive?: boolean;
+  /** Standard input, whole (`--leaked-token-file -`). */
+  readStdin?: () => Promise<string>;
 }
 
 const defaultIo: CliIo = {
@@ -66,6 +71,11 @@ const defaultIo: CliIo = {
   stderr: (text) => process.stderr.write(text),
   env: process.env,
   interactive: process.stderr.isTTY,
+  readStdin: async () => {
+    const chunks: Buffer[] = [];
+    for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+    return Buffer.concat(chunks).toString("utf8");
+  },
 };
 
 function org(value: string): string {
@@ -181,6 +191,71 @@ function count(value: string): number {
   return Number(value);
 }
 
+/**
+ * `patrol revoke --leaked-token-file FILE`: the values are read from the file (or stdin), checked, sent to
+ * GitHub's credential revocation API and known from then on only by their hashes. `--token-id` or
+ * `--owner` with `--token-name` names the token's entry, which is flagged.
+ */
+async function revokeLeakedValues(
+  io: CliIo,
+  opts: RevokeOptions,
+  setExit: (code: number) => void,
+): Promise<void> {
+  const source = opts.leakedTokenFile === "-" ? "stdin" : String(opts.leakedTokenFile);
+  if (
+    opts.patId ||
+    opts.all ||
+    (opts.owner && !opts.tokenName) ||
+    (opts.tokenName && !opts.owner) ||
+    (opts.tokenId?.length ?? 0) > 1
+  ) {
+    throw new UsageError(
+      "--leaked-token-file revokes the values it holds; to name the token's entry add --token-id N, or --owner LOGIN --token-name NAME",
+    );
+  }
+  if (opts.function)
+    throw new UsageError("--leaked-token-file runs locally: the values are not sent to a Lambda's payload");
+  let text: string;
+  try {
+    text =
+      opts.leakedTokenFile === "-"
+        ? await (io.readStdin?.() ?? Promise.resolve(""))
+        : await readFile(source, "utf8");
+  } catch (error) {
+    throw new UsageError(
+      `--leaked-token-file: cannot read ${source}: ${(error as NodeJS.ErrnoException).code ?? "error"}`,
+    );
+  }
+  const values = parseLeakedTokens(text, source);
+  const entry = opts.tokenId?.[0]
+    ? { tokenId: numbers("--token-id", opts.tokenId)[0] ?? 0 }
+    : opts.owner && opts.tokenName
+      ? { owner: opts.owner, tokenName: opts.tokenName }
+      : undefined;
+  if (opts.dryRun) {
+    const hashes = values.map(hashedToken);
+    io.stdout(
+      opts.json
+        ? `${JSON.stringify({ dryRun: true, org: opts.org, revoked: 0, hashedTokens: hashes }, null, 2)}\n`
+        : `dry run: would revoke ${plural(values.length, "leaked token value")} at GitHub; nothing was changed\n${hashes.map((h) => `  hashed_token ${h}\n`).join("")}`,
+    );
+    return;
+  }
+  const report = await withDeps(
+    io,
+    async (deps) =>
+      (await import("../app/revoke-leaked")).revokeLeaked(
+        deps,
+        { org: opts.org, values, reason: opts.reason, requestedBy: opts.by, ...(entry ? { entry } : {}) },
+        new Date(),
+        randomUUID(),
+      ),
+    { github: true },
+  );
+  io.stdout(opts.json ? `${JSON.stringify(report, null, 2)}\n` : formatLeakedReport(report));
+  setExit(report.errors.length > 0 ? EXIT.errors : EXIT.ok);
+}
+
 interface RevokeOptions {
   org: string;
   patId?: string[];
@@ -195,6 +270,7 @@ interface RevokeOptions {
   json?: boolean;
   function?: string;
   budget?: number;
+  leakedTokenFile?: string;
 }
 
 function numbers(flag: string, values: string[]): number[] {
@@ -429,7 +505,15 @@ function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
       "stop, record what was done and fail after this long (default 15m)",
       duration,
     )
+    .option(
+      "--leaked-token-file <file>",
+      "revoke leaked token values themselves, at GitHub (one a line; - reads stdin); never pass a value as a flag",
+    )
     .action(async (opts: RevokeOptions) => {
+      if (opts.leakedTokenFile !== undefined) {
+        await revokeLeakedValues(io, opts, setExit);
+        return;
+      }
       const event = revokeEvent(opts);
       const request = parseRevokeRequest(event); // exit 2 on bad input, before anything is touched
       let report: RevokeReport;
@@ -786,6 +870,7 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo): Prom
       error instanceof ConfigError ||
       error instanceof InvalidRevokeError ||
       error instanceof NothingMatchedError ||
+      error instanceof LeakedInputError ||
       // The adapters' own errors, by name: their modules are loaded only by the commands that use them.
       ADAPTER_USAGE_ERRORS.has((error as Error).name) ||
       error instanceof LedgerOpError ||

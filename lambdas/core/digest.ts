@@ -148,3 +148,46 @@ export function buildRevokeMessage(report: RevokeReport): SlackMessage {
   });
   return { text: `patrol · ${report.org}: ${report.summary}`, blocks };
 }
+
+/** What a leaked-value revocation did, as Slack is told it: hashes, never a value. */
+export interface LeakedSummary {
+  org: string;
+  requestedBy: string;
+  reason: string;
+  revoked: number;
+  hashedTokens: string[];
+  flagged: { tokenName: string; owner: string } | null;
+  runId: string;
+}
+
+export function buildLeakedMessage(summary: LeakedSummary): SlackMessage {
+  const shown = summary.hashedTokens.slice(0, MAX_LINES).map((h) => `• \`${h}\``);
+  if (summary.hashedTokens.length > MAX_LINES)
+    shown.push(`• and ${summary.hashedTokens.length - MAX_LINES} more`);
+  const blocks: Record<string, unknown>[] = [
+    {
+      type: "header",
+      text: { type: "plain_text", text: `patrol · leaked token revoked · ${summary.org}`.slice(0, 150) },
+    },
+    {
+      type: "section",
+      text: {
+        type: "mrkdwn",
+        text: `*${escapeMrkdwn(summary.requestedBy)}* had ${plural(summary.revoked, "leaked token value")} revoked at GitHub, everywhere\n>${escapeMrkdwn(summary.reason)}`,
+      },
+    },
+    section(":mag: hashed_token (search GitHub's audit log with it)", shown),
+  ];
+  if (summary.flagged) {
+    blocks.push(
+      section(":triangular_flag_on_post: Flagged in the ledger", [
+        `• \`${escapeMrkdwn(summary.flagged.tokenName)}\` of ${escapeMrkdwn(summary.flagged.owner)}`,
+      ]),
+    );
+  }
+  blocks.push({ type: "context", elements: [{ type: "mrkdwn", text: `run ${summary.runId}` }] });
+  return {
+    text: `patrol: ${plural(summary.revoked, "leaked token value")} revoked at GitHub (${summary.org}) by ${summary.requestedBy}`,
+    blocks,
+  };
+}

@@ -77,6 +77,8 @@ export interface GitHubSimOptions {
   rateLimit?: number;
   /** Pagination links as GitHub writes them, `/organizations/{id}/…`; default: the path as requested. */
   organizationIdLinks?: boolean;
+  /** Enterprise Server: `POST /credentials/revoke` is authenticated (on github.com it must not be). */
+  authenticatedCredentialRevocation?: boolean;
 }
 
 export interface SimRequest {
@@ -118,6 +120,8 @@ export interface GitHubSim {
   org(name: string): SimOrg;
   /** Most requests ever in flight at once. */
   readonly maxInFlight: number;
+  /** Token values accepted by `POST /credentials/revoke`, in order. */
+  revokedCredentials: string[];
   close(): Promise<void>;
 }
 
@@ -581,6 +585,7 @@ export async function startGitHubSim(opts: GitHubSimOptions = {}): Promise<GitHu
 
   const requests: SimRequest[] = [];
   const faults: (Fault & { left: number })[] = [];
+  const revokedCredentials: string[] = [];
   const orgs = new Map<string, OrgState>(); // by lowercase login
   const orgsById = new Map<number, OrgState>();
   const users = new Map<string, SimpleUser>(); // by lowercase login
@@ -1501,6 +1506,29 @@ export async function startGitHubSim(opts: GitHubSimOptions = {}): Promise<GitHu
     return notFound();
   }
 
+  /**
+   * `POST /credentials/revoke`: GitHub's credential revocation API. On github.com it takes no
+   * authentication (an authenticated call is refused with 403); 1 to 1,000 values a call; 202 when
+   * accepted. The values are kept (`revokedCredentials`) so a test can see what reached GitHub.
+   */
+  function revokeCredentials(ctx: RouteContext): Reply {
+    if (ctx.method !== "POST") return notFound();
+    if (ctx.credential.kind !== "none" && !opts.authenticatedCredentialRevocation) {
+      return error(403, "Must not be authenticated to revoke credentials.", DOCS.rest);
+    }
+    const values = (ctx.body as { credentials?: unknown } | undefined)?.credentials;
+    if (
+      !Array.isArray(values) ||
+      values.length === 0 ||
+      values.length > 1000 ||
+      !values.every((v) => typeof v === "string")
+    ) {
+      return validationFailed("credentials", "credentials must be an array of 1 to 1000 strings", DOCS.rest);
+    }
+    revokedCredentials.push(...(values as string[]));
+    return { status: 202, body: {}, headers: {} };
+  }
+
   function route(ctx: RouteContext): Reply {
     let parts: string[];
     try {
@@ -1510,6 +1538,7 @@ export async function startGitHubSim(opts: GitHubSimOptions = {}): Promise<GitHu
     }
     const [head, name, ...rest] = parts;
     if (head === "app") return routeApp(ctx, parts);
+    if (head === "credentials" && name === "revoke" && rest.length === 0) return revokeCredentials(ctx);
     if ((head === "orgs" || head === "organizations") && name && rest.length > 0) {
       const org = head === "orgs" ? orgs.get(name.toLowerCase()) : orgsById.get(Number(name));
       return routeOrg(ctx, org, rest);
@@ -1639,6 +1668,7 @@ export async function startGitHubSim(opts: GitHubSimOptions = {}): Promise<GitHu
       faults.push({ ...f, left: f.times ?? 1 });
     },
     org: (name) => getOrg(name).handle,
+    revokedCredentials,
     async close() {
       for (const entry of timers) {
         clearTimeout(entry.timer);
