@@ -81,37 +81,41 @@ export function nothingMatched(
     const found = nearest(word, candidates);
     return found !== undefined ? `; did you mean ${found}?` : "";
   };
-  if ("patIds" in selector) {
-    const known = new Set([
-      ...grants.map((g) => g.patId),
-      ...ledger.flatMap((e) => (e.patId !== null ? [e.patId] : [])),
-    ]);
-    const unknown = selector.patIds.filter((id) => !known.has(id));
+  /** Ids that name nothing, the nearest that exists, and ids of the other kind given by mistake. */
+  const unknownIds = (
+    noun: "grant" | "token",
+    ids: readonly number[],
+    known: ReadonlySet<number>,
+    ofOtherKind: (id: number) => boolean,
+  ): string | null => {
+    const unknown = ids.filter((id) => !known.has(id));
     if (unknown.length === 0) return null;
-    const first = String(unknown[0]);
-    const tokenToo = unknown.filter(
-      (id) => grants.some((g) => g.tokenId === id) || ledger.some((e) => e.tokenId === id),
-    );
-    return `no grant ${unknown.join(", ")} in ${org} (neither listed nor in the ledger)${
-      tokenToo.length
-        ? `; ${tokenToo.join(", ")} is a token id: --token-id`
-        : near(first, [...known].map(String))
+    const mistaken = unknown.filter(ofOtherKind);
+    const other = noun === "grant" ? "token id: --token-id" : "grant id: --pat-id";
+    return `no ${noun} ${unknown.join(", ")} in ${org} (neither listed nor in the ledger)${
+      mistaken.length
+        ? `; ${mistaken.join(", ")} is a ${other}`
+        : near(String(unknown[0]), [...known].map(String))
     }`;
+  };
+  const ids = (pick: (x: { patId: number | null; tokenId: number | null }) => number | null) =>
+    new Set([...grants, ...ledger].flatMap((x) => pick(x) ?? []));
+  if ("patIds" in selector) {
+    const tokens = ids((x) => x.tokenId);
+    return unknownIds(
+      "grant",
+      selector.patIds,
+      ids((x) => x.patId),
+      (id) => tokens.has(id),
+    );
   }
   if ("tokenIds" in selector) {
-    const known = new Set([
-      ...grants.map((g) => g.tokenId),
-      ...ledger.flatMap((e) => (e.tokenId !== null ? [e.tokenId] : [])),
-    ]);
-    const unknown = selector.tokenIds.filter((id) => !known.has(id));
-    if (unknown.length === 0) return null;
-    const first = String(unknown[0]);
-    const grantToo = unknown.filter((id) => grants.some((g) => g.patId === id));
-    return `no token ${unknown.join(", ")} in ${org} (neither listed nor in the ledger)${
-      grantToo.length
-        ? `; ${grantToo.join(", ")} is a grant id: --pat-id`
-        : near(first, [...known].map(String))
-    }`;
+    return unknownIds(
+      "token",
+      selector.tokenIds,
+      ids((x) => x.tokenId),
+      (id) => grants.some((g) => g.patId === id),
+    );
   }
   if ("all" in selector) return null;
   const owners = new Set([

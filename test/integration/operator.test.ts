@@ -3,7 +3,7 @@
  * (pipes, the current directory, progress on a non-terminal), the real `bin/patrol.mjs` runs in a process
  * of its own; elsewhere the CLI runs in-process against the loopback simulators and an embedded ledger.
  */
-import { execFile, spawn } from "node:child_process";
+import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -207,7 +207,7 @@ describe("6–7. a binary that behaves in a pipe", () => {
         accessGrantedAt: iso(-5),
       });
     }
-    const child = spawn(
+    const { stdout, stderr } = await execFileAsync(
       "bash",
       [
         "-c",
@@ -215,15 +215,6 @@ describe("6–7. a binary that behaves in a pipe", () => {
       ],
       { cwd: REPO_ROOT, env: { ...process.env, ...envOf() } },
     );
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d: Buffer) => {
-      stdout += d.toString();
-    });
-    child.stderr.on("data", (d: Buffer) => {
-      stderr += d.toString();
-    });
-    await new Promise((resolve) => child.on("close", resolve));
     expect(stdout).toBe("{\n");
     expect(stderr).toContain("exit=0");
     expect(stderr).not.toMatch(/EPIPE|at .*\.(ts|js|mjs):\d+/);
