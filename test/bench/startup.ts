@@ -8,6 +8,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import { startLoopback } from "../sim/harness";
 import { PROJECT_ROOT } from "./bundles";
 
 const run = promisify(execFile);
@@ -18,6 +19,8 @@ export interface StartupFigures {
   /** Median wall time, ms. */
   versionMs: number;
   ledgerShowMs: number;
+  /** From spawning `patrol sweep --dry-run` to its first request reaching the simulated GitHub. */
+  firstGitHubCallMs: number;
 }
 
 function median(values: number[]): number {
@@ -46,12 +49,44 @@ export async function measureStartup(): Promise<StartupFigures> {
       version.push(await timed(["--version"], env));
       show.push(await timed(["ledger", "show", "--org", "acme", "--token-id", "91001"], env));
     }
-    return { runs: RUNS, versionMs: Math.round(median(version)), ledgerShowMs: Math.round(median(show)) };
+    return {
+      runs: RUNS,
+      versionMs: Math.round(median(version)),
+      ledgerShowMs: Math.round(median(show)),
+      firstGitHubCallMs: Math.round(median(await firstGitHubCall(env))),
+    };
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
 }
 
+/** `patrol sweep --dry-run` against the simulated GitHub: how soon its first request arrives. */
+async function firstGitHubCall(base: NodeJS.ProcessEnv): Promise<number[]> {
+  const loopback = await startLoopback({ orgs: ["startup"] });
+  try {
+    loopback.github.org("startup").addGrant({ tokenId: 1, owner: "amy", tokenName: "ci" });
+    const env = { ...base, ...loopback.env };
+    const times: number[] = [];
+    for (let i = 0; i < RUNS; i++) {
+      const seen = loopback.github.requests.length;
+      const started = Date.now();
+      await run(
+        process.execPath,
+        [join(PROJECT_ROOT, "bin/patrol.mjs"), "sweep", "--org", "startup", "--dry-run"],
+        {
+          env,
+          cwd: tmpdir(),
+        },
+      );
+      const first = loopback.github.requests[seen];
+      if (first) times.push(first.at - started);
+    }
+    return times;
+  } finally {
+    await loopback.close();
+  }
+}
+
 export function formatStartup(s: StartupFigures): string {
-  return `CLI start-up (median of ${s.runs} processes, spawn to exit): patrol --version ${s.versionMs} ms, patrol ledger show ${s.ledgerShowMs} ms`;
+  return `CLI start-up (median of ${s.runs} processes): patrol --version ${s.versionMs} ms and patrol ledger show ${s.ledgerShowMs} ms (spawn to exit); patrol sweep's first GitHub request ${s.firstGitHubCallMs} ms after spawn`;
 }
