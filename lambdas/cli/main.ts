@@ -9,6 +9,7 @@ import { DEFAULT_INVOCATION_MS, runBudget } from "../app/budget";
 // so that `patrol --version` or `--help` start without loading them.
 import type { Deps } from "../app/deps";
 import { type Actor, changeEntry, importRecords, reviewRequest } from "../app/keep-register";
+import type { LeakedReport } from "../app/revoke-leaked";
 import { ConfigError, parseEnv } from "../config";
 import { hashedToken, LeakedInputError, parseLeakedTokens } from "../core/leaked";
 import type { ChangeContext } from "../core/ledger/changes";
@@ -213,8 +214,6 @@ async function revokeLeakedValues(
       "--leaked-token-file revokes the values it holds; to name the token's entry add --token-id N, or --owner LOGIN --token-name NAME",
     );
   }
-  if (opts.function)
-    throw new UsageError("--leaked-token-file runs locally: the values are not sent to a Lambda's payload");
   let text: string;
   try {
     text =
@@ -241,19 +240,39 @@ async function revokeLeakedValues(
     );
     return;
   }
-  const report = await withDeps(
-    io,
-    async (deps) =>
-      (await import("../app/revoke-leaked")).revokeLeaked(
-        deps,
-        { org: opts.org, values, reason: opts.reason, requestedBy: opts.by, ...(entry ? { entry } : {}) },
-        new Date(),
-        randomUUID(),
-      ),
-    { github: true },
-  );
+  const report = opts.function
+    ? await leakedThroughLambda(opts.function, {
+        org: opts.org,
+        leakedTokens: values,
+        reason: opts.reason,
+        requestedBy: opts.by,
+        ...(entry ?? {}),
+      })
+    : await withDeps(
+        io,
+        async (deps) =>
+          (await import("../app/revoke-leaked")).revokeLeaked(
+            deps,
+            { org: opts.org, values, reason: opts.reason, requestedBy: opts.by, ...(entry ? { entry } : {}) },
+            new Date(),
+            randomUUID(),
+          ),
+        { github: true },
+      );
   io.stdout(opts.json ? `${JSON.stringify(report, null, 2)}\n` : formatLeakedReport(report));
   setExit(report.errors.length > 0 ? EXIT.errors : EXIT.ok);
+}
+
+/** The revoke Lambda's leaked-token event: the values travel in the payload to it, and nowhere else. */
+async function leakedThroughLambda(fn: string, event: Record<string, unknown>): Promise<LeakedReport> {
+  const { invokeFunction } = await import("../adapters/lambda-invoke");
+  try {
+    return (await invokeFunction(fn, event)) as LeakedReport;
+  } catch (error) {
+    if ((error as { errorType?: string }).errorType === "LeakedInputError")
+      throw new UsageError((error as Error).message);
+    throw error;
+  }
 }
 
 interface RevokeOptions {

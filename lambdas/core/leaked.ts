@@ -1,6 +1,8 @@
 import { createHash } from "node:crypto";
+import * as z from "zod";
 import { type ChangeContext, LedgerChanges } from "./ledger/changes";
 import { REASON_MAX } from "./ledger/fields";
+import { OrgSchema } from "./login";
 import { plural } from "./text";
 import type { EntryWrite, LedgerEntry } from "./types";
 
@@ -28,39 +30,116 @@ export function hashedToken(value: string): string {
   return createHash("sha256").update(value, "utf8").digest("base64");
 }
 
+/** Checks values one by one (each named by `where`, never by its text); refuses all if one is not a value. */
+function checkedValues(values: readonly { where: string; value: string }[], source: string): string[] {
+  const problems: string[] = [];
+  for (const { where, value } of values) {
+    const prefix = LEAKED_PREFIXES.find((p) => value.startsWith(p));
+    if (!prefix) {
+      const ghs = value.startsWith("ghs_")
+        ? " (ghs_ is an App installation token: it expires within the hour and is not revoked this way)"
+        : "";
+      problems.push(
+        `${where}: not a token value GitHub can revoke; expected one starting ${LEAKED_PREFIXES.join(", ")}${ghs}`,
+      );
+    } else if (!BODY.test(value.slice(prefix.length))) {
+      problems.push(
+        `${where}: starts ${prefix} but is not a whole token (letters, digits and _ after the prefix)`,
+      );
+    }
+  }
+  if (problems.length > 0) {
+    throw new LeakedInputError(
+      `${source}: ${plural(problems.length, "value")} refused, nothing was revoked\n  ${problems.join("\n  ")}`,
+    );
+  }
+  if (values.length === 0) throw new LeakedInputError(`${source}: no token value in it (one a line)`);
+  if (values.length > 10 * CREDENTIALS_PER_CALL) {
+    throw new LeakedInputError(
+      `${source}: ${values.length} values; at most ${10 * CREDENTIALS_PER_CALL} at once`,
+    );
+  }
+  return [...new Set(values.map((v) => v.value))];
+}
+
 /**
  * The values of a leaked-token file: one a line, blank lines and `#` comments skipped, each checked by its
  * prefix. A line that is not a token value refuses the whole file, naming the line (never its text).
  */
 export function parseLeakedTokens(text: string, source: string): string[] {
-  const values: string[] = [];
-  const problems: string[] = [];
-  text.split(/\r?\n/).forEach((raw, i) => {
-    const line = raw.trim();
-    if (line === "" || line.startsWith("#")) return;
-    const prefix = LEAKED_PREFIXES.find((p) => line.startsWith(p));
-    if (!prefix) {
-      const ghs = line.startsWith("ghs_")
-        ? " (ghs_ is an App installation token: it expires within the hour and is not revoked this way)"
-        : "";
-      problems.push(
-        `line ${i + 1}: not a token value GitHub can revoke; expected one starting ${LEAKED_PREFIXES.join(", ")}${ghs}`,
-      );
-    } else if (!BODY.test(line.slice(prefix.length))) {
-      problems.push(
-        `line ${i + 1}: starts ${prefix} but is not a whole token (letters, digits and _ after the prefix)`,
-      );
-    } else {
-      values.push(line);
-    }
-  });
-  if (problems.length > 0) {
+  const values = text
+    .split(/\r?\n/)
+    .map((raw, i) => ({ where: `line ${i + 1}`, value: raw.trim() }))
+    .filter(({ value }) => value !== "" && !value.startsWith("#"));
+  return checkedValues(values, source);
+}
+
+/** The revoke Lambda's leaked-token event: the values, why, who, and optionally the token's entry. */
+export interface LeakedEvent {
+  org: string;
+  values: string[];
+  reason: string;
+  requestedBy: string;
+  entry?: { tokenId: number } | { owner: string; tokenName: string };
+}
+
+const LeakedEventSchema = z
+  .object({
+    org: OrgSchema,
+    leakedTokens: z.array(z.string({ message: "expected a token value, as text" }), {
+      message: "expected a list of token values",
+    }),
+    reason: z
+      .string({ message: "expected why, as text" })
+      .trim()
+      .min(1, "expected why, as text")
+      .max(REASON_MAX),
+    requestedBy: z
+      .string({ message: "expected who asks, as text" })
+      .trim()
+      .min(1, "expected who asks")
+      .max(255),
+    tokenId: z.number().int().positive().optional(),
+    owner: z.string().min(1).optional(),
+    tokenName: z.string().min(1).optional(),
+  })
+  .strict();
+
+/**
+ * `{ "org", "leakedTokens": ["ghp_…"], "reason", "requestedBy", "tokenId"? | "owner" + "tokenName"? }`, or
+ * null when the event is not about leaked values. A bad event names the field and, for a value, its index:
+ * a value is never echoed.
+ */
+export function parseLeakedEvent(event: unknown): LeakedEvent | null {
+  if (typeof event !== "object" || event === null || !("leakedTokens" in event)) return null;
+  const parsed = LeakedEventSchema.safeParse(event);
+  if (!parsed.success) {
+    const problems = parsed.error.issues
+      .map((i) => `${i.path.join(".") || "event"}: ${i.message}`)
+      .join("; ");
+    throw new LeakedInputError(`invalid leaked-token revocation: ${problems}`);
+  }
+  const { org, leakedTokens, reason, requestedBy, tokenId, owner, tokenName } = parsed.data;
+  if ((owner === undefined) !== (tokenName === undefined) || (tokenId !== undefined && owner !== undefined)) {
     throw new LeakedInputError(
-      `${source}: ${plural(problems.length, "line")} refused, nothing was revoked\n  ${problems.join("\n  ")}`,
+      'invalid leaked-token revocation: name the entry by "tokenId", or by "owner" and "tokenName"',
     );
   }
-  if (values.length === 0) throw new LeakedInputError(`${source}: no token value in it (one a line)`);
-  return [...new Set(values)];
+  const values = checkedValues(
+    leakedTokens.map((value, i) => ({ where: `leakedTokens[${i}]`, value: value.trim() })),
+    "leakedTokens",
+  );
+  return {
+    org,
+    values,
+    reason,
+    requestedBy,
+    ...(tokenId !== undefined
+      ? { entry: { tokenId } }
+      : owner && tokenName
+        ? { entry: { owner, tokenName } }
+        : {}),
+  };
 }
 
 /** What the ledger keeps of one leaked value: its hash, and who reported it, when and why. */

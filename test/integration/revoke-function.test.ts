@@ -1,3 +1,7 @@
+import { createHash } from "node:crypto";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildDeps } from "../../lambdas/app/deps";
@@ -111,5 +115,55 @@ describe("patrol revoke --function: the deployed Lambda through @aws-sdk/client-
 
     expect(run.code).toBe(1);
     expect(run.stderr).toMatch(/Function not found/);
+  });
+});
+
+describe("the revoke Lambda's leaked-token event", () => {
+  const VALUE = `ghp_${"Zy9xW".repeat(7)}q`;
+  it("takes the values in its payload, revokes them at GitHub, and answers with their hashes only", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "patrol-fn-leaked-"));
+    const file = join(dir, "leaked.txt");
+    await writeFile(file, `${VALUE}\n`);
+    try {
+      const run = await patrol([
+        "revoke",
+        "--org",
+        ORG,
+        "--leaked-token-file",
+        file,
+        "--reason",
+        "secret scanning",
+        "--by",
+        "jane",
+        "--function",
+        "patrol-revoke",
+        "--json",
+      ]);
+      expect(run.code, run.stderr).toBe(0);
+      expect(loopback.github.revokedCredentials).toContain(VALUE);
+      const report = JSON.parse(run.stdout) as { revoked: number; hashedTokens: string[] };
+      expect(report.revoked).toBe(1);
+      expect(report.hashedTokens).toEqual([createHash("sha256").update(VALUE).digest("base64")]);
+      expect(run.stdout).not.toContain(VALUE.slice(4, 14));
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("refuses a value that is not one by its index, without echoing it (exit 2)", async () => {
+    const handler = makeRevokeHandler(async () => {
+      throw new Error("no deps are built for a bad event");
+    });
+    await expect(
+      handler({
+        org: ORG,
+        leakedTokens: [VALUE, "s3cr3t-but-not-a-token"],
+        reason: "x",
+        requestedBy: "jane",
+      }),
+    ).rejects.toThrow(/leakedTokens\[1\]: not a token value GitHub can revoke/);
+    await expect(
+      handler({ org: ORG, leakedTokens: ["s3cr3t-but-not-a-token"], reason: "x", requestedBy: "jane" }),
+    ).rejects.not.toThrow(/s3cr3t/);
   });
 });
