@@ -18,7 +18,7 @@ const SweepEventSchema = z
   .object({
     org: OrgSchema,
     dryRun: z.boolean().optional(),
-    /** Evaluate the policy as of this instant (what-if, audits). */
+    /** Evaluate the policy as of this instant (what-if, audits): implies dryRun. */
     now: z.iso.datetime({ offset: true }).optional(),
   })
   .strict();
@@ -57,7 +57,8 @@ export function makeSweepHandler(getDeps: () => Promise<Deps>) {
       const runId = context?.awsRequestId ?? randomUUID();
       const report = await runSweep(
         { ...deps, log: logger },
-        { org, now: now ? new Date(now) : new Date(), runId, dryRun: dryRun ?? false },
+        // A what-if (`now`) changes nothing: evaluated as of another instant, a revocation would be wrong today.
+        { org, now: now ? new Date(now) : new Date(), runId, dryRun: (dryRun ?? false) || now !== undefined },
       );
       metrics.addDimension("org", org);
       metrics.addMetric("TokensScanned", MetricUnit.Count, report.scanned);

@@ -455,7 +455,6 @@ async function measureSize(
         // A large org sets its revocation cap to its size: tonight's expired tokens are revoked, not held.
         PATROL_POLICY: JSON.stringify({ maxRevocationsPerRun: size }),
         BENCH_ORG: scenario.org,
-        BENCH_NOW: scenario.now.toISOString(),
       },
       `the sweep of ${size} grants`,
     );

@@ -18,7 +18,12 @@ import { newEntry } from "../../lambdas/core/ledger/fields";
 import type { Grant, LedgerEntry, PatRequest } from "../../lambdas/core/types";
 import type { GrantSeed, PatPermissions, RequestSeed } from "../sim/github-sim";
 
-export const BENCH_NOW = new Date("2026-11-22T03:00:00Z");
+/**
+ * The night the scenario is built around: the time it is built. The sweep runs as of real time (a handler
+ * event's `now` is a what-if that changes nothing), seconds later, so the scenario's dates are relative to
+ * this instant, at hour and day offsets that seconds do not cross.
+ */
+export const BENCH_NOW = new Date(Math.floor(Date.now() / 60_000) * 60_000);
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 /** The policy's default warning thresholds, in days. */

@@ -10,7 +10,8 @@ import { type Loopback, startLoopback } from "../sim/harness";
 import { type SecretsSim, startSecretsSim } from "../sim/secrets-sim";
 
 const DAY = 86_400_000;
-const NOW = new Date("2026-11-22T03:00:00Z");
+/** Real time: an event's `now` is a what-if that changes nothing, so the sweeps that act run as of now. */
+const NOW = new Date(Math.floor(Date.now() / 1000) * 1000);
 const at = (days: number) => new Date(NOW.getTime() + days * DAY).toISOString();
 const AWS = { region: "us-east-1", credentials: { accessKeyId: "test", secretAccessKey: "test" } };
 
@@ -49,7 +50,7 @@ async function setup(extraEnv: Record<string, string> = {}) {
   const env = parseEnv({ ...loopback.env, PATROL_TABLE: table, ...extraEnv });
   const deps = await buildDeps(env, { allowEmbedded: false, retryAfterBaseValue: 10 });
   const handler = makeSweepHandler(async () => deps);
-  const sweep = (org: string, now = NOW) => handler({ org, now: now.toISOString() });
+  const sweep = (org: string) => handler({ org });
   return { handler, sweep, ledger: makeDynamoLedger(client, table) };
 }
 
@@ -123,7 +124,7 @@ describe("the sweep Lambda against the simulated org", () => {
     for (const e of revoked) {
       expect(e.revokedReason).toMatch(/^(expired|flagged)$/);
       expect(e.revokedBy).toBe("patrol-sweep");
-      expect(e.revokedAt).toBe(NOW.toISOString());
+      expect(e.revokedAt).toBe(report.now);
       expect(e.pendingRevocation).toBeNull();
     }
     const exported = parseLedgerCsv(ledgerCsv(entries));
@@ -179,7 +180,7 @@ describe("the sweep Lambda against the simulated org", () => {
     expect(loopback.slack.posts()).toHaveLength(postsBefore + 1);
     const githubCalls = loopback.github.requests.length;
 
-    const second = await sweep("steady", new Date(NOW.getTime() + 2 * 3_600_000));
+    const second = await sweep("steady");
     expect(second.revoked).toEqual([]);
     expect(second.alerts).toEqual([]);
     expect(second.slack.sent).toBe(false);
@@ -269,14 +270,14 @@ describe("the sweep Lambda against the simulated org", () => {
     const postsBefore = loopback.slack.posts().length;
 
     // The invocation fails (so the alarm fires), after revoking what it had to.
-    await expect(handler({ org: "quiet", now: NOW.toISOString() })).rejects.toThrow(SweepFailedError);
+    await expect(handler({ org: "quiet" })).rejects.toThrow(SweepFailedError);
     expect(org.grants().map((g) => g.token_name)).toEqual(["expiring"]);
     const afterOutage = await ledger.load("quiet");
     expect(afterOutage.every((e) => Object.keys(e.alertsSent).length === 0)).toBe(true);
     expect(afterOutage.find((e) => e.tokenId === 32)?.status).toBe("revoked");
 
     loopback.slack.setDown(false);
-    const next = await sweep("quiet", new Date(NOW.getTime() + 3_600_000));
+    const next = await sweep("quiet");
     expect(next.slack.sent).toBe(true);
     expect(next.alerts.map((a) => [a.kind, a.tokenName])).toEqual([["expiring", "expiring"]]);
     const posts = loopback.slack.posts().slice(postsBefore);
@@ -356,7 +357,7 @@ describe("the sweep Lambda against the simulated org", () => {
         retryAfterBaseValue: 10,
       });
 
-      const report = await makeSweepHandler(async () => deps)({ org: "serial", now: NOW.toISOString() });
+      const report = await makeSweepHandler(async () => deps)({ org: "serial" });
 
       expect(report.scanned).toBe(120);
       expect(report.revoked).toHaveLength(2);
@@ -364,5 +365,29 @@ describe("the sweep Lambda against the simulated org", () => {
     } finally {
       await slow.close();
     }
+  });
+});
+
+describe("a what-if through the Lambda", () => {
+  it("an event's now is evaluated as of then and changes nothing: it implies dryRun", async () => {
+    // Unregistered tokens revoked after a day: a year from now, every one of them is due.
+    const { handler, ledger } = await setup({
+      PATROL_POLICY: JSON.stringify({
+        revoke: { unregistered: true },
+        unregisteredGraceDays: 1,
+        maxRevocationsPerRun: 1000,
+      }),
+    });
+    const org = loopback.github.org("multi");
+    const before = org.revokedPatIds.length;
+    const entriesBefore = await ledger.load("multi");
+    const report = await handler({
+      org: "multi",
+      now: new Date(Date.now() + 400 * 86_400_000).toISOString(),
+    });
+    expect(report.dryRun).toBe(true);
+    expect(report.revoked.length).toBeGreaterThan(0); // what would go by then
+    expect(org.revokedPatIds.length).toBe(before); // and nothing went
+    expect(await ledger.load("multi")).toEqual(entriesBefore);
   });
 });
