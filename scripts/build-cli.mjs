@@ -18,7 +18,9 @@ await build({
   external: ["dynalite", "classic-level", "level", "leveldown"],
   mainFields: ["module", "main"],
   // CommonJS packages in an ESM bundle still call require() for Node's own modules.
-  banner: { js: "import { createRequire as __patrolRequire } from 'node:module'; const require = __patrolRequire(import.meta.url);" },
+  banner: {
+    js: "import { createRequire as __patrolRequire } from 'node:module'; const require = __patrolRequire(import.meta.url);",
+  },
   sourcemap: true,
   sourcesContent: false,
   logLevel: "warning",
