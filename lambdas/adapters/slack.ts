@@ -1,6 +1,6 @@
 import { ErrorCode, type KnownBlock, WebClient } from "@slack/web-api";
 import { type Budget, unbounded } from "../app/budget";
-import type { Notifier } from "../app/ports";
+import { FIND_WINDOW_MS, type Notifier } from "../app/ports";
 
 export class SlackError extends Error {
   override name = "SlackError";
@@ -29,8 +29,7 @@ export interface SlackOptions {
 export const SLACK_TIMEOUT_MS = 10_000;
 /** The metadata type patrol's messages carry, so that a message can be found again by its key. */
 const EVENT_TYPE = "patrol_message";
-/** How far back a message is looked for: a day of the channel, 200 messages a page, five pages at most. */
-const LOOK_BACK_MS = 86_400_000;
+/** A message is looked for within the port's window, 200 messages a page, five pages at most. */
 const HISTORY_PAGES = 5;
 
 interface SlackFailure {
@@ -75,7 +74,7 @@ export function makeSlackNotifier(options: SlackOptions): Notifier {
 
   async function find(key: string): Promise<boolean> {
     let cursor: string | undefined;
-    const oldest = String((Date.now() - LOOK_BACK_MS) / 1000);
+    const oldest = String((Date.now() - FIND_WINDOW_MS) / 1000);
     for (let page = 0; page < HISTORY_PAGES; page++) {
       const history = await budget.race(
         client.conversations.history({

@@ -99,8 +99,11 @@ export interface PostOptions {
   key?: string;
 }
 
+/** How far back `Notifier.find` looks: a message older than this is taken as never found. */
+export const FIND_WINDOW_MS = 86_400_000;
+
 export interface Notifier {
   post(message: SlackMessage, options?: PostOptions): Promise<void>;
-  /** Whether a message marked with `key` was posted in the last day. */
+  /** Whether a message marked with `key` was posted within `FIND_WINDOW_MS`. */
   find(key: string): Promise<boolean>;
 }

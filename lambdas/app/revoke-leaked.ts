@@ -5,7 +5,7 @@ import { type EntryRef, LedgerIndex } from "../core/ledger/match";
 import { plural } from "../core/text";
 import type { LedgerEntry } from "../core/types";
 import { commit } from "./commit";
-import type { Log } from "./log";
+import { type Log, messageOf } from "./log";
 import type { GrantSource, Ledger, Notifier } from "./ports";
 
 /**
@@ -44,8 +44,6 @@ export interface LeakedDeps {
   notifier?: Notifier;
   log?: Log;
 }
-
-const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
 export async function revokeLeaked(
   deps: LeakedDeps,

@@ -18,7 +18,7 @@ import {
 import { plural } from "../core/text";
 import type { EntryWrite, Grant, LedgerEntry } from "../core/types";
 import { commit } from "./commit";
-import type { Log } from "./log";
+import { type Log, messageOf } from "./log";
 import type { GrantFilter, GrantSource, Ledger, Notifier } from "./ports";
 
 export interface RevokeDeps {
@@ -26,10 +26,6 @@ export interface RevokeDeps {
   ledger: Ledger;
   notifier?: Notifier;
   log?: Log;
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }
 
 /**

@@ -12,10 +12,10 @@ import {
 } from "../core/sweep";
 import { plural } from "../core/text";
 import type { Alert, Grant, LedgerEntry, PatRequest, Revocation } from "../core/types";
-import type { Budget } from "./budget";
+import { type Budget, DEFAULT_INVOCATION_MS } from "./budget";
 import { type Committed, commit, pick } from "./commit";
-import type { Log } from "./log";
-import type { CarriedAlert, GrantSource, Ledger, Notifier } from "./ports";
+import { type Log, messageOf } from "./log";
+import { type CarriedAlert, FIND_WINDOW_MS, type GrantSource, type Ledger, type Notifier } from "./ports";
 
 /** The ports a sweep needs; handlers and the CLI pass real adapters in. */
 export interface SweepDeps {
@@ -40,10 +40,6 @@ export interface SweepOptions {
 }
 
 export const SWEEP_ACTOR = "patrol-sweep";
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
 
 /** One sweep's state as its steps pass it on. */
 interface Sweep {
@@ -102,9 +98,6 @@ async function sweepSteps(sweep: Sweep): Promise<void> {
   });
 }
 
-/** When a run has no budget of its own (a test calling `runSweep`), its lease lasts as long as a Lambda's. */
-const LEASE_WITHOUT_BUDGET_MS = 15 * 60_000;
-
 /**
  * 0. One sweep of an org at a time: two at once would post two digests and race each other's writes.
  * The lease lasts until the run's deadline, so a run that was killed holds it no longer than it could
@@ -113,7 +106,8 @@ const LEASE_WITHOUT_BUDGET_MS = 15 * 60_000;
 async function holdOrg(sweep: Sweep): Promise<boolean> {
   const { org, runId } = sweep.options;
   const now = new Date();
-  const until = new Date(sweep.deps.budget?.deadline ?? now.getTime() + LEASE_WITHOUT_BUDGET_MS);
+  // Without a budget of its own (a test calling `runSweep`), a run's lease lasts as long as a Lambda may run.
+  const until = new Date(sweep.deps.budget?.deadline ?? now.getTime() + DEFAULT_INVOCATION_MS);
   try {
     const other = await sweep.deps.ledger.acquireLease(org, runId, until, now);
     if (!other) return true;
@@ -484,9 +478,6 @@ async function settle(sweep: Sweep, runId: string, outcome: "posted" | "not-post
   }
 }
 
-/** How far back a pending digest is looked for in Slack (the notifier reads a day of the channel). */
-const PENDING_DIGEST_MAX_AGE_MS = 86_400_000;
-
 /**
  * 1c. The last run's digest, if its fate is unknown (the run ended between posting and remembering): if
  * Slack has it, its alerts are remembered now, so tonight's digest does not repeat them; if not, they
@@ -499,7 +490,7 @@ async function settleLastDigest(sweep: Sweep): Promise<void> {
     const pending = await ledger.pendingDigest(sweep.options.org);
     if (!pending) return;
     // Older than Slack's history is looked through: its alerts are taken for unsent (said at most twice).
-    if (Date.now() - Date.parse(pending.at) > PENDING_DIGEST_MAX_AGE_MS) {
+    if (Date.now() - Date.parse(pending.at) > FIND_WINDOW_MS) {
       log?.warn("the last digest's fate is unknown and too old to look for", { runId: pending.runId });
       await settle(sweep, pending.runId, "not-posted");
       return;
