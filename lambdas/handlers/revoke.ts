@@ -6,42 +6,43 @@ import { DEFAULT_INVOCATION_MS, invocationBudget } from "../app/budget";
 import { type Deps, lazyDepsFromEnvironment } from "../app/deps";
 import { type LeakedReport, revokeLeaked } from "../app/revoke-leaked";
 import { runRevoke } from "../app/run-revoke";
-import { type LeakedEvent, parseLeakedEvent } from "../core/leaked";
+import { parseLeakedEvent } from "../core/leaked";
 import type { RevokeReport } from "../core/report";
 import { parseRevokeRequest } from "../core/revoke";
 
 const logger = new Logger({ serviceName: "patrol" });
 const metrics = new Metrics({ namespace: "patrol", serviceName: "patrol" });
 
-/**
- * The revoke Lambda, for `aws lambda invoke` after a compromise. A malformed event is refused with an
- * `InvalidRevokeError` naming the field (nothing is revoked); otherwise the report comes back, failures
- * included, so the person who asked sees exactly what was cut off.
- */
 /** An on-demand revocation's report, or a leaked-value revocation's for an event with `leakedTokens`. */
 export interface RevokeHandler {
   (event: { leakedTokens: unknown }, context?: Context): Promise<LeakedReport>;
   (event: unknown, context?: Context): Promise<RevokeReport>;
 }
 
+/**
+ * The revoke Lambda, for `aws lambda invoke` after a compromise. A malformed event is refused with an
+ * `InvalidRevokeError` (or `LeakedInputError`) naming the field (nothing is revoked); otherwise the report
+ * comes back, failures included, so the person who asked sees exactly what was cut off.
+ */
 export function makeRevokeHandler(getDeps: () => Promise<Deps>): RevokeHandler {
   return (async (event: unknown, context?: Context): Promise<RevokeReport | LeakedReport> => {
     if (context) logger.addContext(context);
     // Leaked values: revoked at GitHub, known from then on by their hashes. The event is never logged.
     const leaked = parseLeakedEvent(event);
-    if (leaked) return revokeLeakedValues(getDeps, leaked, context);
+    if (leaked) {
+      return invocation(getDeps, leaked, context, async (deps, runId) => {
+        const report = await revokeLeaked(deps, leaked, new Date(), runId);
+        metrics.addMetric("LeakedValuesRevoked", MetricUnit.Count, report.revoked);
+        logger.info("leaked token values revoked", {
+          hashedTokens: report.hashedTokens,
+          errors: report.errors,
+        });
+        return report;
+      });
+    }
     const request = parseRevokeRequest(event);
-    logger.appendKeys({ org: request.org, requestedBy: request.requestedBy });
-    const budget = invocationBudget(context?.getRemainingTimeInMillis() ?? DEFAULT_INVOCATION_MS);
-    try {
-      const deps = (await getDeps()).forRun(budget);
-      const report = await runRevoke(
-        { ...deps, log: logger },
-        request,
-        new Date(),
-        context?.awsRequestId ?? randomUUID(),
-      );
-      metrics.addDimension("org", request.org);
+    return invocation(getDeps, request, context, async (deps, runId) => {
+      const report = await runRevoke(deps, request, new Date(), runId);
       metrics.addMetric(
         "TokensRevokedOnDemand",
         MetricUnit.Count,
@@ -58,34 +59,26 @@ export function makeRevokeHandler(getDeps: () => Promise<Deps>): RevokeHandler {
         logger.info("on-demand revocation report", { report });
       }
       return report;
-    } finally {
-      budget.end();
-      metrics.publishStoredMetrics();
-      logger.removeKeys(["org", "requestedBy"]);
-    }
+    });
   }) as RevokeHandler;
 }
 
-async function revokeLeakedValues(
+/**
+ * One invocation's frame, whatever it revokes: the org and requester on every log line, the budget from
+ * what Lambda says is left (nothing outlives the return), the deps bound to it, the metrics published.
+ */
+async function invocation<T>(
   getDeps: () => Promise<Deps>,
-  leaked: LeakedEvent,
-  context?: Context,
-): Promise<LeakedReport> {
-  logger.appendKeys({ org: leaked.org, requestedBy: leaked.requestedBy });
+  who: { org: string; requestedBy: string },
+  context: Context | undefined,
+  run: (deps: Deps & { log: typeof logger }, runId: string) => Promise<T>,
+): Promise<T> {
+  logger.appendKeys({ org: who.org, requestedBy: who.requestedBy });
   const budget = invocationBudget(context?.getRemainingTimeInMillis() ?? DEFAULT_INVOCATION_MS);
   try {
     const deps = (await getDeps()).forRun(budget);
-    const { entry, ...rest } = leaked;
-    const report = await revokeLeaked(
-      { ...deps, log: logger },
-      { ...rest, ...(entry ? { entry } : {}) },
-      new Date(),
-      context?.awsRequestId ?? randomUUID(),
-    );
-    metrics.addDimension("org", leaked.org);
-    metrics.addMetric("LeakedValuesRevoked", MetricUnit.Count, report.revoked);
-    logger.info("leaked token values revoked", { hashedTokens: report.hashedTokens, errors: report.errors });
-    return report;
+    metrics.addDimension("org", who.org);
+    return await run({ ...deps, log: logger }, context?.awsRequestId ?? randomUUID());
   } finally {
     budget.end();
     metrics.publishStoredMetrics();
