@@ -330,7 +330,9 @@ export function makeDynamoLedger(
           send(
             new PutCommand({
               TableName: tableName,
-              Item: { pk: pk(org), sk: `LEAK#${record.at}#${record.hashedToken}`, ...record },
+              // Append-only: keyed by time, hash and run, and never written over.
+              Item: { pk: pk(org), sk: `LEAK#${record.at}#${record.hashedToken}#${record.runId}`, ...record },
+              ConditionExpression: "attribute_not_exists(pk)",
             }),
           ),
         { concurrency: WRITE_CONCURRENCY },
