@@ -218,15 +218,7 @@ function withoutGitHub(missing: ConfigError): GrantSource {
   const refuse = async (): Promise<never> => {
     throw new ConfigError(`${missing.message}; this command calls GitHub (ledger commands need none)`);
   };
-  return {
-    listGrants: refuse,
-    listClassicCredentials: refuse,
-    removeClassicCredential: refuse,
-    reviewRequest: refuse,
-    listRequests: refuse,
-    revokeGrants: refuse,
-    revokeCredentials: refuse,
-  };
+  return Object.fromEntries(GRANT_SOURCE_METHODS.map((method) => [method, refuse])) as unknown as GrantSource;
 }
 
 /** Builds the adapters from the environment: once per cold start in a Lambda, once per command in the CLI. */

@@ -1,8 +1,8 @@
 import type { SlackMessage } from "../core/digest";
 import type { LeakRecord } from "../core/leaked";
 import type { ClassicCredential } from "../core/revoke";
-import type { RevocationOutcome } from "../core/sweep";
-import type { Alert, EntryWrite, Grant, LedgerEntry, LedgerEvent, PatRequest } from "../core/types";
+import type { CarriedAlert, RevocationOutcome } from "../core/sweep";
+import type { EntryWrite, Grant, LedgerEntry, LedgerEvent, PatRequest } from "../core/types";
 
 /**
  * The ports the use cases need, declared here by the layer that uses them; lambdas/adapters/ implements
@@ -43,8 +43,7 @@ export interface WriteResult {
   conflicts: { entryId: string; message: string }[];
 }
 
-/** An alert as a digest carried it: enough to remember it as sent. */
-export type CarriedAlert = Pick<Alert, "entryId" | "key" | "kind" | "detail">;
+export type { CarriedAlert };
 
 /** A digest recorded before it is posted, so that a run that never learned whether Slack took it can ask. */
 export interface PendingDigest {

@@ -618,6 +618,9 @@ function closeVanished(changes: LedgerChanges, seen: ReadonlySet<string>, ctx: C
   }
 }
 
+/** An alert as a digest carried it: enough to remember it as sent (a pending digest keeps these). */
+export type CarriedAlert = Pick<Alert, "entryId" | "key" | "kind" | "detail">;
+
 /** Outcome of carrying out the plan's revocations, per grant id. */
 export interface RevocationOutcome {
   patId: number;
@@ -694,12 +697,12 @@ export function completeRevocations(
 /** Once Slack has the digest: remember each alert in its entry so it is never sent twice. */
 export function markAlertsDelivered(
   entries: readonly LedgerEntry[],
-  alerts: readonly Pick<Alert, "entryId" | "key" | "kind" | "detail">[],
+  alerts: readonly CarriedAlert[],
   ctx: ChangeContext,
 ): EntryWrite[] {
   const changes = new LedgerChanges(entries, ctx);
   const nowIso = ctx.now.toISOString();
-  const byEntry = new Map<string, Pick<Alert, "entryId" | "key" | "kind" | "detail">[]>();
+  const byEntry = new Map<string, CarriedAlert[]>();
   for (const alert of alerts) byEntry.set(alert.entryId, [...(byEntry.get(alert.entryId) ?? []), alert]);
   for (const [entryId, delivered] of byEntry) {
     const entry = changes.get(entryId);
