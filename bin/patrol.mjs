@@ -3,9 +3,13 @@
 // that build is missing or older than the sources (a checkout being worked on), it runs the TypeScript
 // sources through tsx instead, so what runs is always what the sources say.
 import { readdirSync, statSync } from "node:fs";
+import module from "node:module";
 import { fileURLToPath } from "node:url";
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
+// Node 22+ keeps the compiled code of the CLI and its packages on disk (in the OS temp directory), so a
+// command after the first skips compiling them: an operator runs many in an incident.
+module.enableCompileCache?.();
 // `patrol … | head` closes the pipe early: that is the reader's choice, not a failure.
 process.stdout.on("error", (error) => {
   if (error.code === "EPIPE") process.exit(0);

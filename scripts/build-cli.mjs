@@ -5,7 +5,11 @@
 // its LevelDB binding stay in node_modules: they load native code and their own files. `npm ci` runs it
 // (the `prepare` script); bin/patrol.mjs falls back to running the sources through tsx when the build is
 // missing or older than them.
+import { rm } from "node:fs/promises";
 import { build } from "esbuild";
+
+// Chunks are named by content: without a clean directory, each build would leave the last one's behind.
+await rm("dist/cli", { recursive: true, force: true });
 
 await build({
   entryPoints: { main: "lambdas/cli/main.ts" },

@@ -288,7 +288,7 @@ export function makeDynamoLedger(
       const { Item } = await send(
         new GetCommand({ TableName: tableName, Key: { pk: pk(org), sk: DIGEST_SK }, ConsistentRead: true }),
       );
-      if (!Item || Item.state !== "posting") return null;
+      if (Item?.state !== "posting") return null;
       const runId = String(Item.runId);
       const parts = await pMap(
         Array.from({ length: Number(Item.parts) }, (_, part) => part),
