@@ -1,6 +1,6 @@
-import { ErrorCode, type KnownBlock, WebClient } from "@slack/web-api";
+import { ErrorCode, WebClient } from "@slack/web-api";
 import { type Budget, unbounded } from "../app/budget";
-import { FIND_WINDOW_MS, type Notifier } from "../app/ports";
+import { FIND_WINDOW_MS, type Notifier, type PostedMessage, type SlackConsole } from "../app/ports";
 
 export class SlackError extends Error {
   override name = "SlackError";
@@ -72,7 +72,7 @@ export function makeSlackNotifier(options: SlackOptions): Notifier {
   const failed = (what: string, error: unknown, maybePosted = false) =>
     new SlackError(`${what} Slack channel ${options.channel} failed: ${detailOf(error)}`, maybePosted);
 
-  async function find(key: string): Promise<boolean> {
+  async function find(key: string): Promise<PostedMessage | null> {
     let cursor: string | undefined;
     const oldest = String((Date.now() - FIND_WINDOW_MS) / 1000);
     for (let page = 0; page < HISTORY_PAGES; page++) {
@@ -85,16 +85,16 @@ export function makeSlackNotifier(options: SlackOptions): Notifier {
           ...(cursor ? { cursor } : {}),
         }),
       );
-      const found = history.messages?.some(
+      const found = history.messages?.find(
         (m) =>
           m.metadata?.event_type === EVENT_TYPE &&
           (m.metadata.event_payload as Record<string, unknown> | undefined)?.key === key,
       );
-      if (found) return true;
+      if (found?.ts) return { channel: options.channel, ts: found.ts };
       cursor = history.response_metadata?.next_cursor || undefined;
-      if (!cursor) return false;
+      if (!cursor) return null;
     }
-    return false;
+    return null;
   }
 
   return {
@@ -104,15 +104,15 @@ export function makeSlackNotifier(options: SlackOptions): Notifier {
       let unsure = false;
       for (let attempt = 0; ; attempt++) {
         try {
-          await budget.race(
+          const posted = await budget.race(
             client.chat.postMessage({
               channel: options.channel,
               text: message.text,
-              blocks: message.blocks as unknown as KnownBlock[],
+              blocks: message.blocks,
               ...(key ? { metadata: { event_type: EVENT_TYPE, event_payload: { key } } } : {}),
             }),
           );
-          return;
+          return { channel: posted.channel ?? options.channel, ts: posted.ts ?? "" };
         } catch (error) {
           const failure = error as SlackFailure;
           const lost = answerLost(failure) || (error as { name?: string }).name === "AbortError";
@@ -132,13 +132,13 @@ export function makeSlackNotifier(options: SlackOptions): Notifier {
           // The message may have reached Slack though its answer did not reach us: look before posting again.
           unsure = true;
           if (key) {
-            let there: boolean;
+            let there: PostedMessage | null;
             try {
               there = await find(key);
             } catch (lookError) {
               throw failed("looking for the message just posted in", lookError, true);
             }
-            if (there) return;
+            if (there) return there;
             unsure = false;
           }
           const backoffMs = 200 * 2 ** attempt;
@@ -153,6 +153,110 @@ export function makeSlackNotifier(options: SlackOptions): Notifier {
         return await find(key);
       } catch (error) {
         throw failed("reading the history of", error);
+      }
+    },
+
+    async attach(to, file) {
+      try {
+        await budget.race(
+          client.filesUploadV2({
+            channel_id: to.channel,
+            thread_ts: to.ts,
+            filename: file.filename,
+            title: file.title,
+            initial_comment: file.comment,
+            file: Buffer.from(file.content, "utf8"),
+          }),
+        );
+      } catch (error) {
+        throw failed("attaching a file in", error);
+      }
+    },
+  };
+}
+
+/**
+ * The console side of Slack, for the interactivity handler and its worker: update a message, answer a
+ * click through its `response_url`, open a modal, read a user group, send a DM, find a user by email.
+ * Each call is one try bounded by `timeoutMs` and the budget; a 429 is waited once if the budget holds it.
+ */
+export function makeSlackConsole(options: Omit<SlackOptions, "channel" | "retries">): SlackConsole {
+  const budget = options.budget ?? unbounded();
+  const timeoutMs = options.timeoutMs ?? SLACK_TIMEOUT_MS;
+  const fetch = budget.fetch(timeoutMs);
+  const client = new WebClient(options.token, {
+    ...(options.apiUrl ? { slackApiUrl: options.apiUrl } : {}),
+    retryConfig: { retries: 0 },
+    rejectRateLimitedCalls: true,
+    fetch,
+  });
+  async function call<T>(what: string, send: () => Promise<T>): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await budget.race(send());
+      } catch (error) {
+        const failure = error as SlackFailure;
+        const waitMs = (failure.retryAfter ?? 1) * 1000;
+        if (attempt === 0 && failure.code === ErrorCode.RateLimitedError && budget.fits(waitMs)) {
+          await budget.sleep(waitMs);
+          continue;
+        }
+        throw new SlackError(`${what} failed: ${detailOf(error)}`);
+      }
+    }
+  }
+  return {
+    async update(to, message) {
+      await call(`updating message ${to.ts} in Slack channel ${to.channel}`, () =>
+        client.chat.update({ channel: to.channel, ts: to.ts, text: message.text, blocks: message.blocks }),
+      );
+    },
+    async respond(responseUrl, text, respondOptions = {}) {
+      const response = await call("answering the click in Slack", async () => {
+        const res = await fetch(responseUrl, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({
+            text,
+            response_type: respondOptions.ephemeral === false ? "in_channel" : "ephemeral",
+            replace_original: false,
+          }),
+        });
+        return { status: res.status, body: await res.text() };
+      });
+      if (response.status !== 200) {
+        throw new SlackError(
+          `answering the click in Slack failed: HTTP ${response.status} ${response.body.slice(0, 200)}`,
+        );
+      }
+    },
+    async openView(triggerId, view) {
+      await call("opening a modal in Slack", () => client.views.open({ trigger_id: triggerId, view }));
+    },
+    async membersOf(groupId) {
+      const res = await call(`reading Slack user group ${groupId}`, () =>
+        client.usergroups.users.list({ usergroup: groupId }),
+      );
+      return res.users ?? [];
+    },
+    async dm(userId, message) {
+      const opened = await call(`opening a DM with ${userId} in Slack`, () =>
+        client.conversations.open({ users: userId }),
+      );
+      const channel = opened.channel?.id;
+      if (!channel) throw new SlackError(`opening a DM with ${userId} in Slack failed: no channel id`);
+      const posted = await call(`sending a DM to ${userId} in Slack`, () =>
+        client.chat.postMessage({ channel, text: message.text, blocks: message.blocks }),
+      );
+      return { channel, ts: posted.ts ?? "" };
+    },
+    async userByEmail(email) {
+      try {
+        const res = await budget.race(client.users.lookupByEmail({ email }));
+        return res.user?.id ?? null;
+      } catch (error) {
+        if ((error as SlackFailure).data?.error === "users_not_found") return null;
+        throw new SlackError(`looking up a Slack user by email failed: ${detailOf(error)}`);
       }
     },
   };

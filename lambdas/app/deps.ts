@@ -8,7 +8,7 @@ import { ConfigError, type Env, parseEnv, parseGitHubAppSecret, parsePolicyJson 
 import type { Policy } from "../core/policy";
 import { type Budget, unbounded } from "./budget";
 import type { Log } from "./log";
-import type { GrantSource, Ledger, Notifier } from "./ports";
+import type { GrantSource, Ledger, Notifier, SlackConsole } from "./ports";
 
 export const EMBEDDED_TABLE = "patrol-ledger";
 
@@ -16,7 +16,11 @@ export interface Deps {
   github: GrantSource;
   ledger: Ledger;
   notifier?: Notifier;
+  /** Slack's console (update, respond, modals, DMs), with the notifier's token. */
+  slackConsole?: SlackConsole;
   policy: Policy;
+  /** `GITHUB_API_URL` as configured, for links to GitHub's pages. */
+  githubApiUrl: string | undefined;
   /** The budget every call of these ports ends within. */
   budget: Budget;
   /**
@@ -85,7 +89,17 @@ const GRANT_SOURCE_METHODS = [
   "revokeGrants",
   "revokeCredentials",
 ] as const satisfies readonly (keyof GrantSource)[];
-const NOTIFIER_METHODS = ["post", "find"] as const satisfies readonly (keyof Notifier)[];
+/** Every method of a port, checked complete by the compiler: a lazy port forwards each of them. */
+const methodsOf = <T>(all: Record<keyof T, true>) => Object.keys(all) as (keyof T & string)[];
+const NOTIFIER_METHODS = methodsOf<Notifier>({ post: true, find: true, attach: true });
+const CONSOLE_METHODS = methodsOf<SlackConsole>({
+  update: true,
+  respond: true,
+  openView: true,
+  membersOf: true,
+  dm: true,
+  userByEmail: true,
+});
 
 /** A private key that is not one fails at the first call with "Invalid keyData": say so at the start. */
 function checkedPrivateKey(source: string, pem: string): string {
@@ -148,27 +162,35 @@ async function githubCredentials(env: Env): Promise<GitHubCredentials> {
   );
 }
 
-/** The Slack notifier for a run, or none when Slack is not configured. */
-async function slackNotifier(
-  env: Env,
-  timeoutMs: number | undefined,
-): Promise<((budget: Budget) => Notifier) | undefined> {
+interface SlackPorts {
+  notifier: (budget: Budget) => Notifier;
+  console: (budget: Budget) => SlackConsole;
+}
+
+/** Slack for a run (the channel's notifier, and the console the live channels use), or none. */
+async function slackPorts(env: Env, timeoutMs: number | undefined): Promise<SlackPorts | undefined> {
   const token = env.SLACK_BOT_TOKEN_SECRET_ARN
     ? await readSecret(env.SLACK_BOT_TOKEN_SECRET_ARN)
     : env.SLACK_BOT_TOKEN;
   if (!token) return undefined;
   const channel = env.SLACK_CHANNEL;
   if (!channel) throw new ConfigError("invalid environment: SLACK_CHANNEL is required with a Slack token");
-  return (budget) =>
-    onFirstCall<Notifier>(NOTIFIER_METHODS, async () =>
-      (await import("../adapters/slack")).makeSlackNotifier({
-        token: token.trim(),
-        channel,
-        apiUrl: env.SLACK_API_URL,
-        budget,
-        ...(timeoutMs !== undefined ? { timeoutMs } : {}),
-      }),
-    );
+  const common = (budget: Budget) => ({
+    token: token.trim(),
+    apiUrl: env.SLACK_API_URL,
+    budget,
+    ...(timeoutMs !== undefined ? { timeoutMs } : {}),
+  });
+  return {
+    notifier: (budget) =>
+      onFirstCall<Notifier>(NOTIFIER_METHODS, async () =>
+        (await import("../adapters/slack")).makeSlackNotifier({ ...common(budget), channel }),
+      ),
+    console: (budget) =>
+      onFirstCall<SlackConsole>(CONSOLE_METHODS, async () =>
+        (await import("../adapters/slack")).makeSlackConsole(common(budget)),
+      ),
+  };
 }
 
 /** The ledger's client: each try bounded, the SDK's own retries (3 tries) left to it within the budget. */
@@ -224,12 +246,12 @@ function withoutGitHub(missing: ConfigError): GrantSource {
 /** Builds the adapters from the environment: once per cold start in a Lambda, once per command in the CLI. */
 export async function buildDeps(env: Env, options: DepsOptions): Promise<Deps> {
   const policy = parsePolicyJson(env.PATROL_POLICY, env.PATROL_MODE);
-  const [credentials, notifier] = await Promise.all([
+  const [credentials, slack] = await Promise.all([
     githubCredentials(env).catch((error: unknown) => {
       if (options.github === "lazy" && error instanceof ConfigError) return error;
       throw error;
     }),
-    slackNotifier(env, options.timeouts?.slackMs),
+    slackPorts(env, options.timeouts?.slackMs),
   ]);
   // Installation tokens and ids, shared by every run of this process (a Lambda's warm starts).
   let shared: GitHubShared | undefined;
@@ -255,8 +277,9 @@ export async function buildDeps(env: Env, options: DepsOptions): Promise<Deps> {
   const forRun = (budget: Budget): Deps => ({
     github: github(budget.work),
     ledger: ledger(budget),
-    ...(notifier ? { notifier: notifier(budget.work) } : {}),
+    ...(slack ? { notifier: slack.notifier(budget.work), slackConsole: slack.console(budget.work) } : {}),
     policy,
+    githubApiUrl: env.GITHUB_API_URL,
     budget,
     forRun,
     close,

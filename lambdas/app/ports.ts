@@ -1,3 +1,4 @@
+import type { View } from "@slack/types";
 import type { SlackMessage } from "../core/digest";
 import type { LeakRecord } from "../core/leaked";
 import type { ClassicCredential } from "../core/revoke";
@@ -101,8 +102,38 @@ export interface PostOptions {
 /** How far back `Notifier.find` looks: a message older than this is taken as never found. */
 export const FIND_WINDOW_MS = 86_400_000;
 
+/** Where a message is: enough to thread a file under it or update it. */
+export interface PostedMessage {
+  channel: string;
+  ts: string;
+}
+
+/** A file for a message's thread (a cut digest's full list). */
+export interface Attachment {
+  filename: string;
+  title: string;
+  content: string;
+  comment: string;
+}
+
 export interface Notifier {
-  post(message: SlackMessage, options?: PostOptions): Promise<void>;
-  /** Whether a message marked with `key` was posted within `FIND_WINDOW_MS`. */
-  find(key: string): Promise<boolean>;
+  post(message: SlackMessage, options?: PostOptions): Promise<PostedMessage>;
+  /** The message marked with `key`, if it was posted within `FIND_WINDOW_MS`. */
+  find(key: string): Promise<PostedMessage | null>;
+  /** Uploads a file into the message's thread. */
+  attach(to: PostedMessage, file: Attachment): Promise<void>;
+}
+
+/** What a Slack action needs of Slack besides posting: update a message, answer a click, open a modal. */
+export interface SlackConsole {
+  update(to: PostedMessage, message: SlackMessage): Promise<void>;
+  /** Answers through a click's `response_url`: ephemeral (only the clicker sees it) unless said otherwise. */
+  respond(responseUrl: string, text: string, options?: { ephemeral?: boolean }): Promise<void>;
+  openView(triggerId: string, view: View): Promise<void>;
+  /** The members of a Slack user group, for `PATROL_APPROVERS`. */
+  membersOf(groupId: string): Promise<string[]>;
+  /** A direct message to one user. */
+  dm(userId: string, message: SlackMessage): Promise<PostedMessage>;
+  /** The Slack user with this email, or null. */
+  userByEmail(email: string): Promise<string | null>;
 }

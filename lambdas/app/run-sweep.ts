@@ -1,8 +1,9 @@
-import { buildDigest } from "../core/digest";
+import { buildDigest, type ItemDetail, overflowCsv } from "../core/digest";
 import type { ChangeContext } from "../core/ledger/changes";
 import { judgeListing, unlistedTokenIds } from "../core/listing";
 import type { Policy } from "../core/policy";
 import { type SweepReport, toReportAlert, toRevokedToken } from "../core/report";
+import { githubWebUrl } from "../core/slack-console";
 import {
   completeRevocations,
   markAlertsDelivered,
@@ -15,7 +16,14 @@ import type { Alert, Grant, LedgerEntry, PatRequest, Revocation } from "../core/
 import { type Budget, DEFAULT_INVOCATION_MS } from "./budget";
 import { type Committed, commit, pick } from "./commit";
 import { type Log, messageOf } from "./log";
-import { type CarriedAlert, FIND_WINDOW_MS, type GrantSource, type Ledger, type Notifier } from "./ports";
+import {
+  type CarriedAlert,
+  FIND_WINDOW_MS,
+  type GrantSource,
+  type Ledger,
+  type Notifier,
+  type PostedMessage,
+} from "./ports";
 
 /** The ports a sweep needs; handlers and the CLI pass real adapters in. */
 export interface SweepDeps {
@@ -27,6 +35,8 @@ export interface SweepDeps {
   log?: Log;
   /** The run's budget; when it ends, the report says so (`stopped`). */
   budget?: Budget;
+  /** `GITHUB_API_URL`, for the digest's links to GitHub's pages (github.com when unset). */
+  githubApiUrl?: string | undefined;
 }
 
 export interface SweepOptions {
@@ -89,7 +99,7 @@ async function sweepSteps(sweep: Sweep): Promise<void> {
   if (!due) return;
   const outcomes = await revoke(sweep, due);
   const revokedAlerts = await recordOutcomes(sweep, due, outcomes);
-  const delivered = await postDigest(sweep, due.plan, outcomes, revokedAlerts);
+  const delivered = await postDigest(sweep, listed, due.plan, outcomes, revokedAlerts);
   await rememberAlerts(sweep, delivered);
   sweep.deps.log?.info("sweep finished", {
     revoked: sweep.report.revoked.length,
@@ -384,6 +394,7 @@ interface Posted {
  */
 async function postDigest(
   sweep: Sweep,
+  listed: Listed,
   decided: SweepPlan,
   outcomes: RevocationOutcome[],
   revokedAlerts: Alert[],
@@ -395,7 +406,11 @@ async function postDigest(
   const revokedNow = decided.revocations
     .filter((r) => done.has(r.patId))
     .map((r) => ({ ...r, slack: sweep.view.get(r.entryId)?.slack ?? "" }));
-  const digest = buildDigest(report, revokedNow, decided.alerts);
+  const details = itemDetails(sweep, listed);
+  const digest = buildDigest(report, revokedNow, decided.alerts, {
+    webUrl: githubWebUrl(sweep.deps.githubApiUrl),
+    details,
+  });
   if (!digest) {
     report.slack.skipped = "nothing new";
     return { delivered: [] };
@@ -404,7 +419,8 @@ async function postDigest(
     report.slack.skipped = "Slack is not configured; alerts stay unsent until it is";
     return { delivered: [] };
   }
-  const alerts = [...decided.alerts, ...revokedAlerts];
+  // Only what the message shows is delivered with it; a cut list counts once its file is in the thread.
+  const alerts = [...digest.shown, ...revokedAlerts];
   try {
     await ledger.recordDigest(org, { runId, at: new Date().toISOString(), alerts: alerts.map(carried) });
   } catch (error) {
@@ -414,10 +430,10 @@ async function postDigest(
     });
     return { delivered: [] };
   }
+  let posted: PostedMessage;
   try {
-    await notifier.post(digest, { key: runId });
+    posted = await notifier.post(digest, { key: runId });
     report.slack.sent = true;
-    return { delivered: alerts, digest: runId };
   } catch (error) {
     report.slack.error = messageOf(error);
     report.errors.push({
@@ -428,6 +444,60 @@ async function postDigest(
     if (!(error as { maybePosted?: boolean }).maybePosted) await settle(sweep, runId, "not-posted");
     return { delivered: [] };
   }
+  if (digest.overflow.length === 0) return { delivered: alerts, digest: runId };
+  try {
+    await notifier.attach(posted, {
+      filename: `patrol-${org}-${report.now.slice(0, 10)}.csv`,
+      title: `patrol · ${org}: every alert of run ${runId}`,
+      content: overflowCsv([...digest.shown, ...digest.overflow], details),
+      comment: `The full list: ${plural(digest.shown.length + digest.overflow.length, "alert")}, ${digest.overflow.length} not shown above.`,
+    });
+    return { delivered: [...alerts, ...digest.overflow], digest: runId };
+  } catch (error) {
+    report.errors.push({
+      stage: "slack",
+      message: `attaching the full list failed: ${messageOf(error)}; the ${plural(digest.overflow.length, "alert")} not shown will be sent by the next sweep`,
+    });
+    return { delivered: alerts, digest: runId };
+  }
+}
+
+/** What the digest shows of each item: its grant or request as listed tonight, and the ledger's scope. */
+function itemDetails(sweep: Sweep, listed: Listed): (alert: Alert) => ItemDetail | undefined {
+  const grants = new Map(listed.grants.map((g) => [g.tokenId, g]));
+  const requests = new Map(listed.requests.map((r) => [r.requestId, r]));
+  const requestsByToken = new Map(listed.requests.map((r) => [r.tokenId, r]));
+  return (alert) => {
+    const entry = sweep.view.get(alert.entryId);
+    const repositoryCount = entry?.scope?.repositories.length ? entry.scope.repositories.length : null;
+    const request =
+      alert.kind === "request-waiting"
+        ? ((entry?.requestId != null ? requests.get(entry.requestId) : undefined) ??
+          (alert.tokenId !== null ? requestsByToken.get(alert.tokenId) : undefined))
+        : undefined;
+    if (request) {
+      return {
+        patId: null,
+        requestId: request.requestId,
+        permissions: request.permissions,
+        repositorySelection: request.repositorySelection,
+        repositoryCount,
+        grantedAt: null,
+        lastUsedAt: null,
+      };
+    }
+    const grant = alert.tokenId !== null ? grants.get(alert.tokenId) : undefined;
+    if (!grant) return undefined;
+    return {
+      patId: grant.patId,
+      requestId: null,
+      permissions: grant.permissions,
+      repositorySelection: grant.repositorySelection,
+      repositoryCount,
+      grantedAt: grant.accessGrantedAt,
+      lastUsedAt: grant.tokenLastUsedAt,
+    };
+  };
 }
 
 function carried(alert: Alert): CarriedAlert {

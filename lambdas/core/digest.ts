@@ -1,17 +1,27 @@
+import type { KnownBlock } from "@slack/types";
+import { stringify } from "csv-stringify/sync";
 import type { RevokeReport, SweepReport } from "./report";
+import { accessSummary, actionsBlock, actionsFor, githubWebUrl, orgTokensUrl } from "./slack-console";
 import { plural } from "./text";
-import type { Alert, AlertKind, Revocation } from "./types";
+import type { Alert, AlertKind, PermissionMap, RepositorySelection, Revocation } from "./types";
 
 /** A Slack message as Block Kit data. Building it is pure; the Slack adapter only sends it. */
 export interface SlackMessage {
   text: string;
-  blocks: Record<string, unknown>[];
+  /** Typed by `@slack/types` (type-only), so a block patrol builds cannot drift from Slack's shapes. */
+  blocks: KnownBlock[];
 }
 
-/** Lines shown per section before "and N more": one message per org per sweep, never a flood. */
+/** Lines shown per text section (revoked, errors) before "and N more". */
 const MAX_LINES = 15;
 /** Slack refuses section text over 3,000 characters. */
 const MAX_SECTION_CHARS = 2900;
+/**
+ * Items shown with their buttons: two blocks each (the item and its actions), within Slack's 50 blocks a
+ * message with room for the header, the section titles and the footer. The rest go in the attached list.
+ */
+const MAX_ITEMS = 18;
+const MAX_ITEMS_PER_SECTION = 6;
 
 const SECTIONS: { kinds: AlertKind[]; title: string }[] = [
   { kinds: ["held"], title: ":raised_hand: Held (not revoked)" },
@@ -34,7 +44,7 @@ function who(owner: string, slack: string): string {
   return /^[UW][A-Z0-9]{2,}$/.test(id) ? `<@${id}>` : escapeMrkdwn(owner);
 }
 
-function section(title: string, lines: string[]): Record<string, unknown> {
+function section(title: string, lines: string[]): KnownBlock {
   const shown = lines.slice(0, MAX_LINES);
   const more = lines.length - shown.length;
   let text = `*${title}* (${lines.length})\n${shown.join("\n")}${more > 0 ? `\n…and ${more} more` : ""}`;
@@ -46,17 +56,91 @@ function tokenLine(t: { tokenName: string; owner: string; slack?: string }, deta
   return `• \`${escapeMrkdwn(t.tokenName)}\` of ${who(t.owner, t.slack ?? "")}: ${escapeMrkdwn(detail)}`;
 }
 
+/** What the digest shows of an item beyond the alert: the grant (or request) as GitHub lists it. */
+export interface ItemDetail {
+  patId: number | null;
+  requestId: number | null;
+  permissions: PermissionMap;
+  repositorySelection: RepositorySelection | null;
+  repositoryCount: number | null;
+  grantedAt: string | null;
+  lastUsedAt: string | null;
+}
+
+export interface DigestContext {
+  /** GitHub's web address (github.com, or an Enterprise Server's), for the links. */
+  webUrl: string;
+  details: (alert: Alert) => ItemDetail | undefined;
+}
+
+/** A digest and what it shows: only the shown items count as delivered, unless the full list is attached. */
+export interface Digest extends SlackMessage {
+  shown: Alert[];
+  /** Items cut for room: listed in the CSV attached to the message's thread. */
+  overflow: Alert[];
+}
+
+const DAY_MS = 86_400_000;
+
+/** "today", "yesterday", "3 days ago", for a past instant; a date past a month. */
+export function ago(iso: string | null, now: Date): string {
+  if (!iso) return "never";
+  const days = Math.floor((now.getTime() - Date.parse(iso)) / DAY_MS);
+  if (Number.isNaN(days)) return "unknown";
+  if (days <= 0) return "today";
+  if (days === 1) return "yesterday";
+  return days <= 31 ? `${days} days ago` : iso.slice(0, 10);
+}
+
+function itemText(
+  alert: Alert,
+  detail: ItemDetail | undefined,
+  org: string,
+  context: DigestContext,
+  now: Date,
+) {
+  const what =
+    alert.daysLeft !== undefined ? `${plural(alert.daysLeft, "day")} left, ${alert.detail}` : alert.detail;
+  const first = `*${escapeMrkdwn(alert.tokenName)}* of ${who(alert.owner, alert.slack)}: ${escapeMrkdwn(what)}`;
+  const facts: string[] = [];
+  if (detail) {
+    facts.push(
+      escapeMrkdwn(accessSummary(detail.permissions, detail.repositorySelection, detail.repositoryCount)),
+    );
+    if (detail.requestId !== null) facts.push(`request ${detail.requestId}`);
+    else {
+      if (detail.grantedAt) facts.push(`granted ${ago(detail.grantedAt, now)}`);
+      facts.push(detail.lastUsedAt ? `last used ${ago(detail.lastUsedAt, now)}` : "never used");
+    }
+    if (detail.patId !== null) facts.push(`grant ${detail.patId}`);
+  }
+  if (alert.tokenId !== null) facts.push(`token ${alert.tokenId}`);
+  const requests = alert.kind === "request-waiting";
+  facts.push(
+    `<${orgTokensUrl(context.webUrl, org, requests)}|${requests ? "review on GitHub" : "on GitHub"}>`,
+  );
+  return `${first}\n${facts.join(" · ")}`.slice(0, MAX_SECTION_CHARS);
+}
+
+/** Block ids are unique in a message: the item's alert key is. */
+export function itemBlockId(alert: Pick<Alert, "key" | "entryId">): string {
+  return `item:${alert.entryId}:${alert.key}`.slice(0, 255);
+}
+
 /**
- * The nightly digest of one org: revoked tokens with reasons, then each kind of alert, then errors.
+ * The nightly digest of one org: revoked tokens with reasons, then each kind of alert as items a team can
+ * act on (what is wrong, the access, granted and last used, the ids, a link, the buttons), then errors.
  * `null` when there is nothing new to say, so a quiet night sends nothing.
  */
 export function buildDigest(
   report: SweepReport,
   revoked: readonly (Revocation & { slack?: string })[],
   alerts: readonly Alert[],
-): SlackMessage | null {
+  context: DigestContext = { webUrl: githubWebUrl(undefined), details: () => undefined },
+): Digest | null {
   if (revoked.length === 0 && alerts.length === 0 && report.errors.length === 0) return null;
-  const blocks: Record<string, unknown>[] = [
+  const now = new Date(report.now);
+  const blocks: KnownBlock[] = [
     { type: "header", text: { type: "plain_text", text: `patrol · ${report.org}`.slice(0, 150) } },
   ];
   const late = alerts.filter((a) => a.kind === "revoked");
@@ -64,15 +148,33 @@ export function buildDigest(
     ...revoked.map((r) => tokenLine(r, `${r.reason}: ${r.detail}`)),
     ...late.map((a) => tokenLine(a, `${a.detail} (notice delayed)`)),
   ];
+  // Late notices are lines of the revoked section: delivered with it, shown or not.
+  const shown: Alert[] = [...late];
+  const overflow: Alert[] = [];
   if (revokedLines.length > 0) blocks.push(section(":no_entry: Revoked", revokedLines));
+  let room = MAX_ITEMS;
   for (const { kinds, title } of SECTIONS) {
-    const lines = alerts
+    const items = alerts
       .filter((a) => kinds.includes(a.kind))
-      .sort((a, b) => (a.daysLeft ?? 0) - (b.daysLeft ?? 0))
-      .map((a) =>
-        tokenLine(a, a.daysLeft !== undefined ? `${plural(a.daysLeft, "day")} left, ${a.detail}` : a.detail),
-      );
-    if (lines.length > 0) blocks.push(section(title, lines));
+      .sort((a, b) => (a.daysLeft ?? 0) - (b.daysLeft ?? 0));
+    if (items.length === 0) continue;
+    const visible = items.slice(0, Math.min(room, MAX_ITEMS_PER_SECTION));
+    const cut = items.slice(visible.length);
+    room -= visible.length;
+    shown.push(...visible);
+    overflow.push(...cut);
+    const more = cut.length > 0 ? ` — ${visible.length} shown, the full list is attached in the thread` : "";
+    blocks.push({ type: "section", text: { type: "mrkdwn", text: `*${title}* (${items.length})${more}` } });
+    for (const alert of visible) {
+      const blockId = itemBlockId(alert);
+      blocks.push({
+        type: "section",
+        text: { type: "mrkdwn", text: itemText(alert, context.details(alert), report.org, context, now) },
+      });
+      const names = actionsFor(alert.kind);
+      if (names.length > 0)
+        blocks.push(actionsBlock(blockId, names, { org: report.org, entryId: alert.entryId }));
+    }
   }
   if (report.errors.length > 0) {
     blocks.push(
@@ -88,12 +190,51 @@ export function buildDigest(
     elements: [{ type: "mrkdwn", text: `${report.scanned} tokens scanned · run ${report.runId}${mode}` }],
   });
   const text = `patrol · ${report.org}: ${revokedLines.length} revoked, ${alerts.length - late.length} alerts, ${report.errors.length} errors`;
-  return { text, blocks };
+  return { text, blocks, shown, overflow };
+}
+
+/** The full list of a cut digest, as the CSV attached to its thread. */
+export function overflowCsv(
+  alerts: readonly Alert[],
+  details: (alert: Alert) => ItemDetail | undefined,
+): string {
+  const rows = alerts.map((a) => {
+    const d = details(a);
+    return [
+      a.kind,
+      a.tokenName,
+      a.owner,
+      a.tokenId ?? "",
+      d?.patId ?? "",
+      d?.requestId ?? "",
+      a.daysLeft ?? "",
+      a.detail,
+      d ? accessSummary(d.permissions, d.repositorySelection, d.repositoryCount) : "",
+      d?.grantedAt ?? "",
+      d?.lastUsedAt ?? "",
+    ];
+  });
+  return stringify(rows, {
+    header: true,
+    columns: [
+      "kind",
+      "token_name",
+      "owner",
+      "token_id",
+      "grant_id",
+      "request_id",
+      "days_left",
+      "detail",
+      "access",
+      "granted_at",
+      "last_used_at",
+    ],
+  });
 }
 
 /** The message Slack gets at once after an on-demand revocation: who asked, why, what was cut off, what failed. */
 export function buildRevokeMessage(report: RevokeReport): SlackMessage {
-  const blocks: Record<string, unknown>[] = [
+  const blocks: KnownBlock[] = [
     {
       type: "header",
       text: { type: "plain_text", text: `patrol · on-demand revocation · ${report.org}`.slice(0, 150) },
@@ -164,7 +305,7 @@ export function buildLeakedMessage(summary: LeakedSummary): SlackMessage {
   const shown = summary.hashedTokens.slice(0, MAX_LINES).map((h) => `• \`${h}\``);
   if (summary.hashedTokens.length > MAX_LINES)
     shown.push(`• and ${summary.hashedTokens.length - MAX_LINES} more`);
-  const blocks: Record<string, unknown>[] = [
+  const blocks: KnownBlock[] = [
     {
       type: "header",
       text: { type: "plain_text", text: `patrol · leaked token revoked · ${summary.org}`.slice(0, 150) },

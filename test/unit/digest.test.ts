@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { buildDigest, escapeMrkdwn } from "../../lambdas/core/digest";
+import { buildDigest, escapeMrkdwn, type ItemDetail } from "../../lambdas/core/digest";
 import type { SweepReport } from "../../lambdas/core/report";
 import type { Alert, Revocation } from "../../lambdas/core/types";
 
@@ -51,7 +51,7 @@ function revocation(n: number): Revocation & { slack: string } {
   };
 }
 
-const texts = (blocks: Record<string, unknown>[]) => JSON.stringify(blocks);
+const texts = (blocks: readonly unknown[]) => JSON.stringify(blocks);
 
 describe("the Slack digest", () => {
   it("is null on a quiet night, so nothing is sent", () => {
@@ -71,17 +71,101 @@ describe("the Slack digest", () => {
     expect(digest?.text).toBe("patrol · acme: 1 revoked, 2 alerts, 0 errors");
   });
 
-  it("cuts a long list with 'and N more' instead of sending many messages", () => {
+  it("cuts a long list: the shown items carry buttons, the rest are overflow for the attached file", () => {
     const digest = buildDigest(
       report(),
       [],
       Array.from({ length: 40 }, (_, i) => alert(i)),
     );
-    const section = (digest?.blocks ?? []).find((b) => JSON.stringify(b).includes("Expiring soon"));
-    const text = (section as { text: { text: string } }).text.text;
-    expect(text.split("\n").filter((l) => l.startsWith("•"))).toHaveLength(15);
-    expect(text).toContain("…and 25 more");
+    const title = (digest?.blocks ?? []).find((b) => JSON.stringify(b).includes("Expiring soon"));
+    expect(JSON.stringify(title)).toContain("(40) — 6 shown, the full list is attached in the thread");
+    expect(digest?.shown).toHaveLength(6);
+    expect(digest?.overflow).toHaveLength(34);
+    const keys = new Set([...(digest?.shown ?? []), ...(digest?.overflow ?? [])].map((a) => a.key));
+    expect(keys.size).toBe(40);
+    expect(digest?.blocks.filter((b) => b.type === "actions")).toHaveLength(6);
     expect(digest?.blocks.length).toBeLessThanOrEqual(50);
+  });
+
+  it("stays within Slack's 50 blocks however many kinds of alert a night has", () => {
+    const kinds = [
+      "held",
+      "expired-awaiting-renewal",
+      "expiring",
+      "unregistered",
+      "permission-drift",
+      "no-expiry",
+      "unused",
+      "request-waiting",
+    ] as const;
+    const alerts = kinds.flatMap((kind, k) =>
+      Array.from({ length: 10 }, (_, i) => alert(k * 100 + i, { kind, key: `${kind}:${i}` })),
+    );
+    const digest = buildDigest(
+      report({ errors: [{ stage: "list", message: "x" }] }),
+      [revocation(1)],
+      alerts,
+    );
+    expect(digest?.blocks.length).toBeLessThanOrEqual(50);
+    expect((digest?.shown.length ?? 0) + (digest?.overflow.length ?? 0)).toBe(80);
+    const blockIds = (digest?.blocks ?? []).flatMap((b) =>
+      "block_id" in b && b.block_id ? [b.block_id] : [],
+    );
+    expect(new Set(blockIds).size).toBe(blockIds.length);
+  });
+
+  it("shows each item's access, dates, ids and link, and the buttons its kind needs", () => {
+    const details = (a: Alert): ItemDetail => ({
+      patId: 7000 + (a.tokenId ?? 0),
+      requestId: a.kind === "request-waiting" ? 55 : null,
+      permissions: { "repository.contents": "write", "repository.metadata": "read" },
+      repositorySelection: "subset",
+      repositoryCount: 3,
+      grantedAt: "2026-06-01T00:00:00Z",
+      lastUsedAt: a.kind === "expiring" ? "2026-06-13T00:00:00Z" : null,
+    });
+    const digest = buildDigest(
+      report(),
+      [],
+      [
+        alert(1, { daysLeft: 6 }),
+        alert(2, {
+          kind: "unregistered",
+          key: "unregistered",
+          daysLeft: undefined,
+          detail: "not in the ledger",
+        }),
+        alert(3, {
+          kind: "request-waiting",
+          key: "rq",
+          daysLeft: undefined,
+          detail: "request 55 waiting 3 days",
+        }),
+      ],
+      { webUrl: "https://ghe.example.com", details },
+    );
+    const body = texts(digest?.blocks ?? []);
+    expect(body).toContain("contents:write, metadata:read on 3 repos");
+    expect(body).toContain("granted 14 days ago · last used 2 days ago · grant 7001 · token 1");
+    expect(body).toContain("never used · grant 7002");
+    expect(body).toContain(
+      "<https://ghe.example.com/organizations/acme/settings/personal-access-tokens/active|on GitHub>",
+    );
+    expect(body).toContain("settings/personal-access-token-requests|review on GitHub>");
+    const labels = (entryId: string) =>
+      (digest?.blocks ?? [])
+        .filter((b) => b.type === "actions" && b.block_id?.startsWith(`item:${entryId}:`))
+        .flatMap((b) =>
+          b.type === "actions" ? b.elements.map((e) => ("text" in e ? e.text?.text : "")) : [],
+        );
+    expect(labels("token-1")).toEqual(["Renewing", "Not needed", "Revoke now", "Flag compromised"]);
+    expect(labels("token-2")).toEqual(["Register…", "Revoke now", "Flag compromised"]);
+    expect(labels("token-3")).toEqual(["Approve…", "Deny…"]);
+    const revoke = (digest?.blocks ?? [])
+      .flatMap((b) => (b.type === "actions" ? b.elements : []))
+      .find((e) => "text" in e && e.text?.text === "Revoke now");
+    expect(revoke).toMatchObject({ style: "danger", confirm: { confirm: { text: "Revoke now" } } });
+    expect(JSON.parse((revoke as { value: string }).value)).toEqual({ org: "acme", entryId: "token-1" });
   });
 
   it("keeps every section under Slack's 3,000-character limit", () => {
