@@ -1,5 +1,6 @@
 import * as z from "zod";
 import { type Policy, PolicySchema } from "./core/policy";
+import { type Approvers, parseApprovers } from "./core/slack-console";
 
 /**
  * Environment, parsed once and failing fast: a missing or malformed variable stops the cold start with a
@@ -42,6 +43,13 @@ const EnvSchema = z.object({
   /** The policy as JSON (see lambdas/core/policy.ts); absent means the safe defaults. */
   PATROL_POLICY: optionalText,
   PATROL_MODE: z.enum(["enforce", "report"]).optional(),
+  /** Live channels: Slack's signing secret (or its Secrets Manager ARN), who may act from Slack. */
+  SLACK_SIGNING_SECRET: optionalText,
+  SLACK_SIGNING_SECRET_ARN: optionalText,
+  /** JSON `{ revoke, review, register, retire }`: Slack user (U…) or user group (S…) ids per kind. */
+  PATROL_APPROVERS: optionalText,
+  /** The worker Lambda that carries out Slack actions (invoked asynchronously by the endpoint). */
+  PATROL_SLACK_WORKER: optionalText,
 });
 
 export type Env = z.output<typeof EnvSchema>;
@@ -50,6 +58,13 @@ function explain(error: z.ZodError, prefix: string): string {
   return error.issues
     .map((issue) => `${prefix}${issue.path.join(".") || "(value)"}: ${issue.message}`)
     .join("; ");
+}
+
+/** Who may act from Slack, from `PATROL_APPROVERS`; nobody when it is unset. */
+export function parseApproversEnv(env: Env): Approvers {
+  const parsed = parseApprovers(env.PATROL_APPROVERS);
+  if (!parsed.ok) throw new ConfigError(`invalid environment: ${parsed.error}`);
+  return parsed.value;
 }
 
 export function parseEnv(env: NodeJS.ProcessEnv): Env {

@@ -53,3 +53,27 @@ export async function invokeFunction(functionName: string, payload: unknown): Pr
 export class LambdaRegionError extends Error {
   override name = "LambdaRegionError";
 }
+
+/**
+ * Hands an event to a Lambda asynchronously (InvocationType Event): Lambda queues it and answers 202 at
+ * once, so the caller (the Slack endpoint, with 3 s to answer) never waits for the work itself.
+ */
+export function makeAsyncInvoker(
+  functionName: string,
+  options: { timeoutMs?: number } = {},
+): (payload: unknown) => Promise<void> {
+  const client = new LambdaClient({
+    requestHandler: { requestTimeout: options.timeoutMs ?? 1_500, throwOnRequestTimeout: true },
+  });
+  return async (payload) => {
+    const out = await client.send(
+      new InvokeCommand({
+        FunctionName: functionName,
+        InvocationType: "Event",
+        Payload: new TextEncoder().encode(JSON.stringify(payload)),
+      }),
+    );
+    if (out.StatusCode !== 202)
+      throw new Error(`${functionName} did not take the work (HTTP ${out.StatusCode})`);
+  };
+}

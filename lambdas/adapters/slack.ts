@@ -1,3 +1,4 @@
+import type { KnownBlock } from "@slack/types";
 import { ErrorCode, WebClient } from "@slack/web-api";
 import { type Budget, unbounded } from "../app/budget";
 import { FIND_WINDOW_MS, type Notifier, type PostedMessage, type SlackConsole } from "../app/ports";
@@ -210,6 +211,13 @@ export function makeSlackConsole(options: Omit<SlackOptions, "channel" | "retrie
       await call(`updating message ${to.ts} in Slack channel ${to.channel}`, () =>
         client.chat.update({ channel: to.channel, ts: to.ts, text: message.text, blocks: message.blocks }),
       );
+    },
+    async read(at) {
+      const res = await call(`reading message ${at.ts} in Slack channel ${at.channel}`, () =>
+        client.conversations.history({ channel: at.channel, latest: at.ts, inclusive: true, limit: 1 }),
+      );
+      const message = res.messages?.find((m) => m.ts === at.ts);
+      return message ? ((message.blocks ?? []) as KnownBlock[]) : null;
     },
     async respond(responseUrl, text, respondOptions = {}) {
       const response = await call("answering the click in Slack", async () => {

@@ -94,6 +94,7 @@ const methodsOf = <T>(all: Record<keyof T, true>) => Object.keys(all) as (keyof 
 const NOTIFIER_METHODS = methodsOf<Notifier>({ post: true, find: true, attach: true });
 const CONSOLE_METHODS = methodsOf<SlackConsole>({
   update: true,
+  read: true,
   respond: true,
   openView: true,
   membersOf: true,

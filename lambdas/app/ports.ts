@@ -1,4 +1,4 @@
-import type { View } from "@slack/types";
+import type { KnownBlock, View } from "@slack/types";
 import type { SlackMessage } from "../core/digest";
 import type { LeakRecord } from "../core/leaked";
 import type { ClassicCredential } from "../core/revoke";
@@ -127,6 +127,8 @@ export interface Notifier {
 /** What a Slack action needs of Slack besides posting: update a message, answer a click, open a modal. */
 export interface SlackConsole {
   update(to: PostedMessage, message: SlackMessage): Promise<void>;
+  /** A message's blocks as Slack has them now, or null if it is not there. */
+  read(at: PostedMessage): Promise<KnownBlock[] | null>;
   /** Answers through a click's `response_url`: ephemeral (only the clicker sees it) unless said otherwise. */
   respond(responseUrl: string, text: string, options?: { ephemeral?: boolean }): Promise<void>;
   openView(triggerId: string, view: View): Promise<void>;

@@ -300,7 +300,8 @@ const input = (
 /** The modal a button opens: register (purpose, risks, approver, needed-until) or a review's reason. */
 export function modalView(
   context: ModalContext,
-  about: { tokenName: string; owner: string; purpose?: string; risks?: string },
+  /** What the item said (mrkdwn): the token and what is wrong with it. */
+  about: { heading: string; purpose?: string; risks?: string },
   clicker: string,
 ): View {
   const title = { register: "Register token", approve: "Approve request", deny: "Deny request" }[
@@ -308,7 +309,7 @@ export function modalView(
   ];
   const heading: KnownBlock = {
     type: "section",
-    text: { type: "mrkdwn", text: `*${about.tokenName}* of ${about.owner}`.slice(0, 3000) },
+    text: { type: "mrkdwn", text: about.heading.slice(0, 3000) },
   };
   const fields: KnownBlock[] =
     context.action === "deny"

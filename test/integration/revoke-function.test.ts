@@ -68,6 +68,8 @@ describe("patrol revoke --function: the deployed Lambda through @aws-sdk/client-
       {
         functionName: "patrol-revoke",
         payload: { org: ORG, selector: { owner: "mallory" }, reason: "laptop stolen", requestedBy: "jane" },
+        // Synchronous: the responder waits for the report.
+        type: "RequestResponse",
       },
     ]);
     const report = JSON.parse(run.stdout) as RevokeReport;

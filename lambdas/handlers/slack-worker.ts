@@ -1,0 +1,76 @@
+import { IdempotencyConfig, makeIdempotent } from "@aws-lambda-powertools/idempotency";
+import { DynamoDBPersistenceLayer } from "@aws-lambda-powertools/idempotency/dynamodb";
+import { Logger } from "@aws-lambda-powertools/logger";
+import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import type { Context } from "aws-lambda";
+import { DEFAULT_INVOCATION_MS, invocationBudget } from "../app/budget";
+import { type Deps, lazyDepsFromEnvironment } from "../app/deps";
+import { type ActionOutcome, carryOut, parseSlackWork } from "../app/slack-action";
+import { ConfigError, parseApproversEnv, parseEnv } from "../config";
+import type { Approvers } from "../core/slack-console";
+
+const logger = new Logger({ serviceName: "patrol" });
+
+/** Where the worker remembers what it did: items of their own in the ledger table, never an entry's. */
+export const IDEMPOTENCY_PK = "IDEMPOTENCY#slack-worker";
+/** A double click or a Slack retry arrives within seconds; an hour covers them with room to spare. */
+const REMEMBER_S = 3600;
+
+export type WorkerDeps = Deps & { approvers: Approvers };
+
+/**
+ * The worker behind Slack's endpoint, invoked asynchronously with one click or submission. Powertools
+ * Idempotency (records in the ledger table) makes each piece of work happen once: a double click, a
+ * Slack retry or a second delivery of the same event gets the first one's outcome, and one arriving while
+ * the first is still running is refused rather than run beside it.
+ */
+export function makeSlackWorker(
+  getDeps: () => Promise<WorkerDeps>,
+  store: { tableName: string; client?: DynamoDBClient },
+) {
+  const persistenceStore = new DynamoDBPersistenceLayer({
+    tableName: store.tableName,
+    keyAttr: "pk",
+    sortKeyAttr: "sk",
+    staticPkValue: IDEMPOTENCY_PK,
+    ...(store.client ? { awsSdkV3Client: store.client } : {}),
+  });
+  const config = new IdempotencyConfig({
+    eventKeyJmesPath: "dedupeKey",
+    expiresAfterSeconds: REMEMBER_S,
+    throwOnNoIdempotencyKey: true,
+  });
+  const run = async (event: unknown, context: Context): Promise<ActionOutcome> => {
+    logger.addContext(context);
+    const { work } = parseSlackWork(event);
+    const budget = invocationBudget(context.getRemainingTimeInMillis?.() ?? DEFAULT_INVOCATION_MS);
+    try {
+      const base = await getDeps();
+      const deps = base.forRun(budget);
+      if (!deps.slackConsole)
+        throw new ConfigError("invalid environment: the Slack worker needs SLACK_BOT_TOKEN");
+      const outcome = await carryOut(
+        { ...deps, slackConsole: deps.slackConsole, approvers: base.approvers },
+        work,
+        new Date(),
+        context.awsRequestId ?? `slack-${Date.now()}`,
+      );
+      logger.info("Slack action", {
+        action: work.type === "click" ? work.action : work.context.action,
+        user: work.user.id,
+        outcome: outcome.outcome,
+      });
+      return outcome;
+    } finally {
+      budget.end();
+    }
+  };
+  return makeIdempotent(run, { persistenceStore, config });
+}
+
+function lazyWorkerDeps(): () => Promise<WorkerDeps> {
+  const deps = lazyDepsFromEnvironment(logger);
+  return async () => ({ ...(await deps()), approvers: parseApproversEnv(parseEnv(process.env)) });
+}
+
+export const handler = makeSlackWorker(lazyWorkerDeps(), { tableName: process.env.PATROL_TABLE ?? "" });
