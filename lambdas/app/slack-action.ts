@@ -1,5 +1,5 @@
 import type { KnownBlock } from "@slack/types";
-import { z } from "zod";
+import * as z from "zod";
 import { mayTransition } from "../core/ledger/lifecycle";
 import { LedgerOpError, registerEntry, setStatus, updateEntry } from "../core/ledger-ops";
 import type { Policy } from "../core/policy";

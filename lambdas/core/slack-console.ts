@@ -5,7 +5,7 @@
  * adapter only carry these shapes.
  */
 import type { ActionsBlock, Button, ContextBlock, KnownBlock, View } from "@slack/types";
-import { z } from "zod";
+import * as z from "zod";
 import { formatPermissions } from "./ledger/access";
 import { SLACK_MEMBER } from "./ledger/fields";
 import type { AlertKind, PermissionMap, RepositorySelection } from "./types";

@@ -4,7 +4,7 @@
  * within 5 minutes), then its form-encoded `payload` parsed into the few shapes patrol acts on.
  */
 import { createHmac, timingSafeEqual } from "node:crypto";
-import { z } from "zod";
+import * as z from "zod";
 import {
   type ActionName,
   actionNameOf,

@@ -1,7 +1,7 @@
 import { Logger } from "@aws-lambda-powertools/logger";
 import type { KnownBlock } from "@slack/types";
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from "aws-lambda";
-import { type Budget, invocationBudget } from "../app/budget";
+import { type Budget, runBudget } from "../app/budget";
 import { messageOf } from "../app/log";
 import type { SlackConsole } from "../app/ports";
 import type { SlackWork } from "../app/slack-action";
@@ -67,8 +67,9 @@ export function makeInteractionsHandler(
       return answer(400, error.message);
     }
     if (interaction.type === "ignored") return answer(200);
-    const budget = invocationBudget(
-      Math.min(ACK_BUDGET_MS, context?.getRemainingTimeInMillis() ?? ACK_BUDGET_MS),
+    // Slack's 3 s, not Lambda's timeout, bounds what the endpoint does itself.
+    const budget = runBudget(
+      Math.min(ACK_BUDGET_MS, (context?.getRemainingTimeInMillis() ?? ACK_BUDGET_MS) - 200),
     );
     try {
       const slack = deps.slackConsole(budget);

@@ -114,7 +114,14 @@ beforeEach(async () => {
     tokenExpiresAt: iso(now + 200 * DAY),
     permissions: { repository: { contents: "write" } },
   });
-  gh.addRequest({ id: 3001, tokenId: 103, owner: "cat", tokenName: "ci-bot", reason: "CI releases" });
+  gh.addRequest({
+    id: 3001,
+    tokenId: 103,
+    owner: "cat",
+    tokenName: "ci-bot",
+    reason: "CI releases",
+    createdAt: iso(now - 3 * DAY),
+  });
   const night = await s.sweep(ORG);
   expect(night.error).toBeUndefined();
   expect(night.report?.slack.sent).toBe(true);
@@ -265,5 +272,182 @@ describe("the digest's buttons", () => {
     expect(JSON.stringify(told?.body)).toMatch(/Nothing done: deploy is already revoked \(by lee/);
     expect(gh().revokedPatIds.length).toBe(revoked);
     expect((await entry("token-101"))?.revokedBy).toBe("lee");
+  });
+});
+
+describe("each action", () => {
+  it("“Not needed” retires the token for the next sweep", async () => {
+    await click("Not needed", "token-101");
+    await lambda.settled();
+    expect(await entry("token-101")).toMatchObject({ status: "retired", updatedBy: "slack:U0SAM (sam)" });
+    expect(gh().revokedPatIds).toEqual([]);
+    const next = await s.sweep(ORG);
+    expect(next.report?.revoked.map((r) => [r.tokenId, r.reason])).toEqual([[101, "not-needed"]]);
+  });
+
+  it("“Renewing” marks renew and hands the owner a pre-filled new-token link", async () => {
+    const answer = await click("Renewing", "token-101");
+    await lambda.settled();
+    expect(await entry("token-101")).toMatchObject({ status: "active", renew: true });
+    const told = world.loopback.slack.responses.find((r) => r.clickId === answer.clickId);
+    const text = String((told?.body as { text?: string } | undefined)?.text);
+    const url = new URL(text.slice(text.indexOf("http")));
+    expect(url.pathname).toBe("/settings/personal-access-tokens/new");
+    expect(Object.fromEntries(url.searchParams)).toMatchObject({
+      name: "deploy",
+      target_name: ORG,
+      expires_in: "90",
+      contents: "write",
+    });
+  });
+
+  it("“Flag compromised” flags the entry and revokes at once", async () => {
+    const patId = patIdOf(102);
+    await click("Flag compromised", "token-102");
+    await lambda.settled();
+    expect(gh().revokedPatIds).toEqual([patId]);
+    const flagged = await entry("token-102");
+    expect(flagged?.status === "flagged" || flagged?.status === "revoked").toBe(true);
+    const history = await s.ledger.history(ORG, "token-102");
+    expect(history.some((e) => e.actor === "slack:U0SAM (sam)" && e.reason.includes("compromised"))).toBe(
+      true,
+    );
+  });
+
+  it("“Register…” opens a modal; its submission registers the token with the clicker as approver", async () => {
+    const answer = await click("Register…", "token-102");
+    expect(answer.status).toBe(200);
+    const view = world.loopback.slack.views.at(-1);
+    expect(view?.title).toMatchObject({ text: "Register token" });
+    expect(JSON.stringify(view?.blocks)).toContain("mystery");
+    const submitted = await world.loopback.slack.submit({
+      url: endpoint.url,
+      signingSecret: SIGNING_SECRET,
+      viewId: view?.id ?? "",
+      user: SAM,
+      values: { purpose: "nightly backups", risks: "reads every repo", needed_until: "2027-06-30" },
+    });
+    expect(submitted.status).toBe(200);
+    await lambda.settled();
+    expect(await entry("token-102")).toMatchObject({
+      status: "active",
+      purpose: "nightly backups",
+      risks: "reads every repo",
+      approvedBy: "slack:U0SAM (sam)",
+      neededUntil: "2027-06-30T00:00:00.000Z",
+    });
+    const item = ((digest().blocks ?? []) as KnownBlock[]).find((b) =>
+      b.block_id?.startsWith("item:token-102:"),
+    );
+    expect(JSON.stringify(item)).toContain("*Registered*");
+  });
+
+  it("“Approve…” refuses without purpose and risks, then approves at GitHub with the intent recorded first", async () => {
+    const requested = (await s.ledger.load(ORG)).find((e) => e.requestId === 3001);
+    expect(requested?.status).toBe("requested");
+    await click("Approve…", requested?.entryId ?? "", RITA);
+    const view = world.loopback.slack.views.at(-1);
+    const refused = await world.loopback.slack.submit({
+      url: endpoint.url,
+      signingSecret: SIGNING_SECRET,
+      viewId: view?.id ?? "",
+      user: RITA,
+      values: { purpose: "CI releases" },
+    });
+    expect(JSON.parse(refused.body)).toMatchObject({
+      response_action: "errors",
+      errors: { risks: expect.any(String) },
+    });
+    await lambda.settled();
+    expect(gh().reviews).toEqual([]);
+    await world.loopback.slack.submit({
+      url: endpoint.url,
+      signingSecret: SIGNING_SECRET,
+      viewId: view?.id ?? "",
+      user: RITA,
+      values: { purpose: "CI releases", risks: "can push tags" },
+    });
+    await lambda.settled();
+    expect(gh().reviews).toEqual([{ requestId: 3001, action: "approve" }]);
+    const approved = await entry(requested?.entryId ?? "");
+    expect(approved).toMatchObject({ status: "active", purpose: "CI releases", risks: "can push tags" });
+    const history = await s.ledger.history(ORG, requested?.entryId ?? "");
+    expect(history.map((e) => e.actor)).toContain("slack:U0RITA (rita)");
+  });
+
+  it("“Deny…” sends the reason to GitHub; someone outside the reviewers cannot open it", async () => {
+    const requested = (await s.ledger.load(ORG)).find((e) => e.requestId === 3001);
+    const views = world.loopback.slack.views.length;
+    const refused = await click("Deny…", requested?.entryId ?? "", SAM);
+    expect(world.loopback.slack.views.length).toBe(views);
+    const told = world.loopback.slack.responses.find((r) => r.clickId === refused.clickId);
+    expect(JSON.stringify(told?.body)).toContain("Not allowed");
+
+    await click("Deny…", requested?.entryId ?? "", RITA);
+    const view = world.loopback.slack.views.at(-1);
+    await world.loopback.slack.submit({
+      url: endpoint.url,
+      signingSecret: SIGNING_SECRET,
+      viewId: view?.id ?? "",
+      user: RITA,
+      values: { reason: "contents:write on every repo is too broad" },
+    });
+    await lambda.settled();
+    expect(gh().reviews).toEqual([
+      { requestId: 3001, action: "deny", reason: "contents:write on every repo is too broad" },
+    ]);
+    expect((await entry(requested?.entryId ?? ""))?.status).toBe("gone");
+  });
+});
+
+describe("a digest too long for one message", () => {
+  it("attaches the full list in the thread; only shown or attached items count as sent", async () => {
+    const now = Date.now();
+    for (let i = 0; i < 30; i++) {
+      gh().addGrant({
+        tokenId: 600 + i,
+        owner: `dev${i}`,
+        tokenName: `tool-${i}`,
+        tokenExpiresAt: iso(now + 300 * DAY),
+      });
+    }
+    const night = await s.sweep(ORG);
+    expect(night.report?.slack.sent).toBe(true);
+    const file = world.loopback.slack.files.at(-1);
+    expect(file?.threadTs).toBe(digest().ts);
+    const rows = (file?.content ?? "").trim().split("\n");
+    expect(rows[0]).toContain("kind,token_name,owner,token_id,grant_id");
+    expect(rows.filter((r) => r.startsWith("unregistered,tool-"))).toHaveLength(30);
+    // Nothing new the next night: every item was shown or attached, and is remembered.
+    const next = await s.sweep(ORG);
+    expect(next.report?.slack.skipped).toBe("nothing new");
+  });
+
+  it("when the file cannot be attached, the items not shown are sent again the next night", async () => {
+    const now = Date.now();
+    for (let i = 0; i < 30; i++) {
+      gh().addGrant({
+        tokenId: 700 + i,
+        owner: `dev${i}`,
+        tokenName: `tool-${i}`,
+        tokenExpiresAt: iso(now + 300 * DAY),
+      });
+    }
+    world.loopback.slack.failNext(1, { method: "files.getUploadURLExternal", error: "internal_error" });
+    const night = await s.sweep(ORG);
+    expect(night.error?.message).toMatch(
+      /attaching the full list failed.*the 24 alerts not shown will be sent by the next sweep/,
+    );
+    const tokensIn = (text: string) => new Set([...text.matchAll(/token-(7\d\d)/g)].map((m) => m[1]));
+    const shownFirst = tokensIn(JSON.stringify(digest().blocks));
+    expect(shownFirst.size).toBe(6);
+
+    const next = await s.sweep(ORG);
+    expect(next.error).toBeUndefined();
+    const file = world.loopback.slack.files.at(-1)?.content ?? "";
+    const ids = new Set([...file.matchAll(/,(7\d\d),/g)].map((m) => m[1]));
+    for (const id of tokensIn(JSON.stringify(digest().blocks))) ids.add(id);
+    expect(ids.size).toBe(24);
+    for (const id of shownFirst) expect(ids.has(id)).toBe(false);
   });
 });
