@@ -2,6 +2,7 @@ import * as z from "zod";
 import { nearest } from "../lambdas/core/ledger/access";
 import { GITHUB_LOGIN } from "../lambdas/core/login";
 import { PolicySchema } from "../lambdas/core/policy";
+import { ApproversSchema, NO_APPROVERS } from "../lambdas/core/slack-console";
 
 /**
  * The deployment's configuration, read from `cdk.json` context (or `-c key=value`) and validated at synth:
@@ -152,6 +153,9 @@ const PatrolContextSchema = z
     chatbotSlackChannelId: slackChannelId.optional(),
     githubAppSecretArn: secretArn.optional(),
     slackBotTokenSecretArn: secretArn.optional(),
+    slackSigningSecretArn: secretArn.optional(),
+    /** Who may act from Slack: `{ revoke, review, register, retire }`, Slack user (U…) or group (S…) ids. */
+    approvers: z.preprocess(fromJsonString, ApproversSchema).optional(),
     logRetentionDays: z.preprocess(
       (v) => (typeof v === "string" && /^\d+$/.test(v) ? Number(v) : v),
       z
@@ -217,6 +221,11 @@ export function parsePatrolContext(read: (key: string) => unknown): PatrolConfig
 }
 
 /** What the Lambdas receive as PATROL_POLICY: the validated policy, defaults filled in, without `mode`. */
+/** What the Slack Lambdas receive as PATROL_APPROVERS: nobody, unless the deployment names them. */
+export function approversJson(config: PatrolConfig): string {
+  return JSON.stringify(config.approvers ?? NO_APPROVERS);
+}
+
 export function policyJson(config: PatrolConfig): string {
   const { mode: _mode, ...rest } = PolicySchema.parse({ ...config.policy, mode: config.mode });
   return JSON.stringify(rest);

@@ -1,7 +1,7 @@
 import { CfnOutput, Duration, Stack, type StackProps, Tags } from "aws-cdk-lib";
 import type { RetentionDays } from "aws-cdk-lib/aws-logs";
 import type { Construct } from "constructs";
-import { type PatrolConfig, policyJson } from "./config";
+import { approversJson, type PatrolConfig, policyJson } from "./config";
 import { AlarmTopic } from "./constructs/alarm-topic";
 import { SweepAlarms } from "./constructs/alarms";
 import { LedgerTable } from "./constructs/ledger-table";
@@ -10,6 +10,7 @@ import { OrgSchedules } from "./constructs/org-schedules";
 import { PatrolFunction, type PatrolFunctionProps } from "./constructs/patrol-function";
 import { PatrolSecrets } from "./constructs/patrol-secrets";
 import { RevokerPolicy } from "./constructs/revoker-policy";
+import { SlackConsole } from "./constructs/slack-console";
 import { LAMBDA_MEMORY_MB, REVOKE_TIMEOUT_MINUTES, SWEEP_TIMEOUT_MINUTES } from "./sizing";
 
 type FunctionSpec = Pick<
@@ -56,6 +57,7 @@ export class PatrolStack extends Stack {
   readonly secrets: PatrolSecrets;
   readonly sweep: PatrolFunction;
   readonly revoke: PatrolFunction;
+  readonly slack: SlackConsole;
   readonly schedules: OrgSchedules;
   readonly alarms: SweepAlarms;
 
@@ -68,6 +70,7 @@ export class PatrolStack extends Stack {
     this.secrets = new PatrolSecrets(this, "Secrets", {
       githubAppSecretArn: config.githubAppSecretArn,
       slackBotTokenSecretArn: config.slackBotTokenSecretArn,
+      slackSigningSecretArn: config.slackSigningSecretArn,
     });
 
     // What every patrol Lambda reads (lambdas/config.ts): names and ARNs, never a secret's value.
@@ -94,6 +97,17 @@ export class PatrolStack extends Stack {
     };
     this.sweep = patrolFunction("Sweep", SWEEP);
     this.revoke = patrolFunction("Revoke", REVOKE);
+    this.slack = new SlackConsole(this, "Slack", {
+      stackName: this.stackName,
+      environment,
+      approversJson: approversJson(config),
+      ledger: this.ledger,
+      githubAppSecret: this.secrets.githubApp,
+      slackBotToken: this.secrets.slackBotToken,
+      slackSigningSecret: this.secrets.slackSigningSecret,
+      memorySize: MEMORY_MB,
+      logRetention: config.logRetentionDays as RetentionDays,
+    });
     const revokers = new RevokerPolicy(this, "Revokers", { revoke: this.revoke.function });
     const operators = new OperatorsPolicy(this, "Operators", {
       ledger: this.ledger,
@@ -135,6 +149,14 @@ export class PatrolStack extends Stack {
         "attach to the roles of operators who run the patrol CLI against this deployment",
       ],
       AlarmTopicArn: [alarmTopic.topic.topicArn, "where the alarms go"],
+      SlackInteractivityUrl: [
+        this.slack.url,
+        "the Slack app's Interactivity Request URL (slack/manifest.json, README: Slack app)",
+      ],
+      SlackSigningSecretArn: [
+        this.secrets.slackSigningSecret.secretArn,
+        "put the Slack app's signing secret here",
+      ],
     };
     for (const [id, [value, description]] of Object.entries(outputs)) {
       new CfnOutput(this, id, { value, description });

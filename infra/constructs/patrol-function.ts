@@ -30,6 +30,8 @@ export interface PatrolFunctionProps {
   environment: Record<string, string>;
   /** Lambda's own retries of an asynchronous invocation that failed. */
   retryAttempts?: number;
+  /** Concurrency kept for this function, and its ceiling: a flood of requests cannot take more. */
+  reservedConcurrentExecutions?: number;
 }
 
 /**
@@ -71,6 +73,9 @@ export class PatrolFunction extends Construct {
       logGroup: this.logGroup,
       tracing: Tracing.ACTIVE,
       ...(props.retryAttempts !== undefined ? { retryAttempts: props.retryAttempts } : {}),
+      ...(props.reservedConcurrentExecutions !== undefined
+        ? { reservedConcurrentExecutions: props.reservedConcurrentExecutions }
+        : {}),
       environment: {
         ...props.environment,
         POWERTOOLS_SERVICE_NAME: POWERTOOLS_SERVICE,

@@ -6,6 +6,7 @@ export interface PatrolSecretsProps {
   /** Use an existing secret instead of creating one (its complete ARN, with the random suffix). */
   githubAppSecretArn?: string | undefined;
   slackBotTokenSecretArn?: string | undefined;
+  slackSigningSecretArn?: string | undefined;
 }
 
 /**
@@ -18,6 +19,8 @@ export class PatrolSecrets extends Construct {
   readonly githubApp: ISecret;
   /** The Slack bot token (`xoxb-…`), as plain text. */
   readonly slackBotToken: ISecret;
+  /** The Slack app's signing secret, as plain text: what proves a click came from Slack. */
+  readonly slackSigningSecret: ISecret;
 
   constructor(scope: Construct, id: string, props: PatrolSecretsProps) {
     super(scope, id);
@@ -31,6 +34,11 @@ export class PatrolSecrets extends Construct {
       props.slackBotTokenSecretArn,
       "patrol: the Slack bot token (xoxb-...) that posts the digests",
     );
+    this.slackSigningSecret = this.secret(
+      "SlackSigningSecret",
+      props.slackSigningSecretArn,
+      "patrol: the Slack app's signing secret (Basic Information, App Credentials)",
+    );
   }
 
   private secret(id: string, arn: string | undefined, description: string): ISecret {
@@ -39,7 +47,7 @@ export class PatrolSecrets extends Construct {
     Validations.of(secret).acknowledge({
       id: "AwsSolutions-SMG4",
       reason:
-        "No automatic rotation: a GitHub App private key and a Slack bot token can only be issued in the GitHub and Slack consoles, so they are rotated by hand there and put here (README, Rotate the secrets).",
+        "No automatic rotation: a GitHub App private key and a Slack bot token or signing secret can only be issued in the GitHub and Slack consoles, so they are rotated by hand there and put here (README, Rotate the secrets).",
     });
     return secret;
   }

@@ -13,6 +13,7 @@ type Statement = { Effect: string; Action: string | string[]; Resource: unknown;
 const ORGS = ["acme", "Acme-Labs"];
 const GITHUB_APP_ARN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:patrol/github-app-AbC123";
 const SLACK_TOKEN_ARN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:patrol/slack-token-XyZ789";
+const SIGNING_ARN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:patrol/slack-signing-QwE456";
 
 /** Every deployable option set: two orgs, a local time zone, Enterprise Server, email and Chatbot. */
 const FULL = {
@@ -26,6 +27,7 @@ const FULL = {
   alarmEmail: "secops@example.com",
   chatbotSlackWorkspaceId: "T0WORKSPACE",
   chatbotSlackChannelId: "C0ALARMS1",
+  approvers: { revoke: ["U0SECOPS"], review: ["S0REVIEWERS"] },
 };
 
 let full: Synthesized;
@@ -39,6 +41,7 @@ beforeAll(() => {
     slackChannel: "C0SOLOALERTS",
     githubAppSecretArn: GITHUB_APP_ARN,
     slackBotTokenSecretArn: SLACK_TOKEN_ARN,
+    slackSigningSecretArn: SIGNING_ARN,
   });
 });
 
@@ -156,13 +159,17 @@ describe("the Lambdas", () => {
   const functions = (s: Synthesized) => ({
     sweep: resources(s).find(([id]) => id === logicalId(s, s.stack.sweep.function))?.[1],
     revoke: resources(s).find(([id]) => id === logicalId(s, s.stack.revoke.function))?.[1],
+    worker: resources(s).find(([id]) => id === logicalId(s, s.stack.slack.worker.function))?.[1],
+    endpoint: resources(s).find(([id]) => id === logicalId(s, s.stack.slack.endpoint.function))?.[1],
   });
 
   it("run Node 24 on arm64, traced, from an ESM bundle, each with its own log group kept a year", () => {
-    const { sweep, revoke } = functions(full);
+    const { sweep, revoke, worker, endpoint } = functions(full);
     for (const [fn, logs] of [
       [sweep, full.stack.sweep.logGroup],
       [revoke, full.stack.revoke.logGroup],
+      [worker, full.stack.slack.worker.logGroup],
+      [endpoint, full.stack.slack.endpoint.logGroup],
     ] as const) {
       expect(fn?.Properties).toMatchObject({
         Runtime: "nodejs24.x",
@@ -177,13 +184,22 @@ describe("the Lambdas", () => {
     expect(revoke?.Properties?.FunctionName).toBe("patrol-revoke");
     expect(sweep?.Properties?.Timeout).toBe(900);
     expect(revoke?.Properties?.Timeout).toBe(600);
+    // Slack's endpoint answers in 3 s; its worker acts on one entry. Both have a concurrency ceiling.
+    expect(endpoint?.Properties).toMatchObject({ Timeout: 10, ReservedConcurrentExecutions: 10 });
+    expect(worker?.Properties).toMatchObject({ Timeout: 120, ReservedConcurrentExecutions: 5 });
     const logGroups = resources(full, "AWS::Logs::LogGroup").map(([, r]) => r.Properties);
     expect(logGroups).toEqual([
       expect.objectContaining({ LogGroupName: "/aws/lambda/patrol-sweep", RetentionInDays: 365 }),
       expect.objectContaining({ LogGroupName: "/aws/lambda/patrol-revoke", RetentionInDays: 365 }),
+      expect.objectContaining({ LogGroupName: "/aws/lambda/patrol-slack-worker", RetentionInDays: 365 }),
+      expect.objectContaining({
+        LogGroupName: "/aws/lambda/patrol-slack-interactions",
+        RetentionInDays: 365,
+      }),
     ]);
     // A failed sweep is not run again by Lambda: the alarm tells a human, the next night repeats it.
-    full.template.resourcePropertiesCountIs("AWS::Lambda::EventInvokeConfig", { MaximumRetryAttempts: 0 }, 2);
+    // Nor is a failed Slack action: the person who clicked is told, and decides.
+    full.template.resourcePropertiesCountIs("AWS::Lambda::EventInvokeConfig", { MaximumRetryAttempts: 0 }, 3);
   });
 
   it("carry names and ARNs in their environment, never a secret's value", () => {
@@ -213,11 +229,51 @@ describe("the Lambdas", () => {
     });
     expect(policy).not.toHaveProperty("mode");
     expect(functions(full).revoke?.Properties?.Environment).toEqual(sweep?.Properties?.Environment);
+    // The worker has the same, and who may act; the endpoint only what it needs to check and hand on.
+    const worker =
+      (functions(full).worker?.Properties?.Environment as { Variables: Record<string, unknown> } | undefined)
+        ?.Variables ?? {};
+    expect(worker).toEqual({
+      ...env,
+      PATROL_APPROVERS: JSON.stringify({
+        revoke: ["U0SECOPS"],
+        review: ["S0REVIEWERS"],
+        register: [],
+        retire: [],
+      }),
+    });
+    const endpoint =
+      (
+        functions(full).endpoint?.Properties?.Environment as
+          | { Variables: Record<string, unknown> }
+          | undefined
+      )?.Variables ?? {};
+    expect(Object.keys(endpoint).sort()).toEqual(
+      [
+        "NODE_OPTIONS",
+        "PATROL_APPROVERS",
+        "PATROL_SLACK_WORKER",
+        "POWERTOOLS_METRICS_NAMESPACE",
+        "POWERTOOLS_SERVICE_NAME",
+        "SLACK_BOT_TOKEN_SECRET_ARN",
+        "SLACK_SIGNING_SECRET_ARN",
+      ].sort(),
+    );
   });
 
-  it("are invoked only by the sweep schedules and the revokers' policy: no resource policy at all", () => {
-    full.template.resourceCountIs("AWS::Lambda::Permission", 0);
-    full.template.resourceCountIs("AWS::Lambda::Url", 0);
+  it("are invoked only by the sweep schedules, the revokers' policy and Slack's endpoint (through its URL)", () => {
+    // The one public entry point is the Slack endpoint's Function URL: its signature check is the lock.
+    full.template.resourceCountIs("AWS::Lambda::Url", 1);
+    full.template.hasResourceProperties("AWS::Lambda::Url", {
+      AuthType: "NONE",
+      TargetFunctionArn: getAtt(logicalId(full, full.stack.slack.endpoint.function)),
+    });
+    for (const [, permission] of resources(full, "AWS::Lambda::Permission")) {
+      expect(permission.Properties).toMatchObject({
+        FunctionName: getAtt(logicalId(full, full.stack.slack.endpoint.function)),
+        Principal: "*",
+      });
+    }
     const invokes = statements(full).filter(({ statement }) =>
       actionsOf(statement).some((a) => a.startsWith("lambda:")),
     );
@@ -233,7 +289,12 @@ describe("the Lambdas", () => {
         [operators, ["lambda:InvokeFunction"], [revoke]],
       ]),
     );
-    expect(invokes).toHaveLength(3);
+    const endpointRole = logicalId(full, full.stack.slack.endpoint.function.role as unknown as IConstruct);
+    const handOn = invokes.find(({ owner }) => owner.startsWith(endpointRole.slice(0, -8)));
+    expect(resourcesOf(handOn?.statement as Statement)).toEqual([
+      getAtt(logicalId(full, full.stack.slack.worker.function)),
+    ]);
+    expect(invokes).toHaveLength(4);
     const schedulerStatement = invokes.find(({ owner }) => owner.startsWith(schedulerRole.slice(0, -8)));
     expect(resourcesOf(schedulerStatement?.statement as Statement)).toEqual([
       getAtt(logicalId(full, full.stack.sweep.function)),
@@ -242,12 +303,13 @@ describe("the Lambdas", () => {
 });
 
 describe("IAM", () => {
-  it("names only the ledger table and the two secrets for data access, and no * beyond X-Ray", () => {
+  it("names only the ledger table and the three secrets for data access, and no * beyond X-Ray", () => {
     const table = getAtt(logicalId(full, full.stack.ledger.table));
     const secrets = [
       { Ref: logicalId(full, full.stack.secrets.githubApp as unknown as IConstruct) },
       { Ref: logicalId(full, full.stack.secrets.slackBotToken as unknown as IConstruct) },
     ];
+    const signing = { Ref: logicalId(full, full.stack.secrets.slackSigningSecret as unknown as IConstruct) };
     const all = statements(full).map(({ statement }) => statement);
     expect(all.length).toBeGreaterThan(0);
     for (const s of all) {
@@ -263,13 +325,14 @@ describe("IAM", () => {
       }
       if (actions.some((a) => a.startsWith("secretsmanager:"))) {
         expect(actions.sort()).toEqual(["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"]);
-        // The Lambdas read both secrets; the operators' policy only the GitHub App's, never the Slack token.
-        expect([secrets, secrets.slice(0, 1)]).toContainEqual(resourcesOf(s));
+        // The Lambdas read GitHub's and Slack's token; the operators only the GitHub App's; the endpoint
+        // only the signing secret and the bot token (it never reaches GitHub).
+        expect([secrets, secrets.slice(0, 1), [secrets[1], signing]]).toContainEqual(resourcesOf(s));
       }
     }
     // Both Lambdas and the operators' policy hold the ledger; the operators do not hold the Slack token.
-    expect(all.filter((s) => actionsOf(s).includes("dynamodb:Query"))).toHaveLength(3);
-    expect(all.filter((s) => actionsOf(s).includes("secretsmanager:GetSecretValue"))).toHaveLength(3);
+    expect(all.filter((s) => actionsOf(s).includes("dynamodb:Query"))).toHaveLength(4);
+    expect(all.filter((s) => actionsOf(s).includes("secretsmanager:GetSecretValue"))).toHaveLength(5);
     const operators = logicalId(full, full.stack.node.findChild("Operators").node.findChild("Policy"));
     const operatorSecrets = statements(full)
       .filter(
@@ -285,9 +348,15 @@ describe("IAM", () => {
     const secretStatements = statements(imported)
       .map(({ statement }) => statement)
       .filter((s) => actionsOf(s).some((a) => a.startsWith("secretsmanager:")));
-    expect(secretStatements).toHaveLength(3);
+    expect(secretStatements).toHaveLength(5);
     expect(secretStatements.map((s) => resourcesOf(s)).sort()).toEqual(
-      [[GITHUB_APP_ARN, SLACK_TOKEN_ARN], [GITHUB_APP_ARN, SLACK_TOKEN_ARN], [GITHUB_APP_ARN]].sort(),
+      [
+        [GITHUB_APP_ARN, SLACK_TOKEN_ARN],
+        [GITHUB_APP_ARN, SLACK_TOKEN_ARN],
+        [GITHUB_APP_ARN, SLACK_TOKEN_ARN],
+        [SIGNING_ARN, SLACK_TOKEN_ARN],
+        [GITHUB_APP_ARN],
+      ].sort(),
     );
   });
 
@@ -324,7 +393,7 @@ function toAction(command: string): string {
 
 describe("the secrets", () => {
   it("are created without a value in code; nothing secret appears anywhere in the template", () => {
-    full.template.resourceCountIs("AWS::SecretsManager::Secret", 2);
+    full.template.resourceCountIs("AWS::SecretsManager::Secret", 3);
     for (const [, secret] of resources(full, "AWS::SecretsManager::Secret")) {
       expect(secret.Properties?.SecretString).toBeUndefined();
     }
@@ -496,6 +565,8 @@ describe("outputs", () => {
         "RevokeLogGroupName",
         "RevokerPolicyArn",
         "SlackBotTokenSecretArn",
+        "SlackInteractivityUrl",
+        "SlackSigningSecretArn",
         "SweepFunctionName",
         "SweepLogGroupName",
       ].sort(),
