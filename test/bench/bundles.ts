@@ -22,6 +22,8 @@ const READABLE_REQUIRE_BANNER =
 export const LAMBDA_ENTRIES = {
   sweep: "lambdas/handlers/sweep.ts",
   revoke: "lambdas/handlers/revoke.ts",
+  slackInteractions: "lambdas/handlers/slack-interactions.ts",
+  slackWorker: "lambdas/handlers/slack-worker.ts",
 } as const;
 
 export const CHILD_ENTRIES = {
@@ -98,7 +100,7 @@ export function coldImportMs(file: string): Promise<number> {
   });
 }
 
-/** Builds both Lambda bundles into `dir` and times their cold import `runs` times each. */
+/** Builds every Lambda bundle into `dir` and times their cold import `runs` times each. */
 export async function measureBundles(dir: string, runs: number): Promise<BundleFigures[]> {
   const figures: BundleFigures[] = [];
   for (const [name, entry] of Object.entries(LAMBDA_ENTRIES)) {

@@ -10,6 +10,7 @@ import { parseArgs } from "node:util";
 import { PROJECT_ROOT } from "./bundles";
 import { formatMarkdown, formatText } from "./format";
 import { type BenchOptions, DEFAULT_OPTIONS, runBenchmark } from "./harness";
+import { formatSlackAck, measureSlackAck } from "./slack-ack";
 import { formatStartup, measureStartup } from "./startup";
 
 function number(name: string, value: string | undefined, fallback: number, min = 0): number {
@@ -57,13 +58,18 @@ async function main(): Promise<void> {
   const options = parseOptions(process.argv.slice(2));
   const results = await runBenchmark(options);
   const startup = await measureStartup();
-  const markdown = `${formatMarkdown(results)}\n- ${formatStartup(startup)}\n`;
+  const ack = await measureSlackAck();
+  const markdown = `${formatMarkdown(results)}\n- ${formatStartup(startup)}\n- ${formatSlackAck(ack)}\n`;
   const dir = join(PROJECT_ROOT, "bench-results");
   await mkdir(dir, { recursive: true });
-  await writeFile(join(dir, "latest.json"), `${JSON.stringify({ ...results, startup }, null, 2)}\n`);
+  await writeFile(
+    join(dir, "latest.json"),
+    `${JSON.stringify({ ...results, startup, slackAck: ack }, null, 2)}\n`,
+  );
   await writeFile(join(dir, "latest.md"), markdown);
   console.log(formatText(results));
   console.log(formatStartup(startup));
+  console.log(formatSlackAck(ack));
   console.log(`\n${markdown}`);
   console.log(
     `(bench-results/latest.json and latest.md written; the whole run took ${(results.totalMs / 1000).toFixed(0)} s)`,
