@@ -8,6 +8,7 @@ import {
   type ActionName,
   type Approvers,
   githubWebUrl,
+  ModalContextSchema,
   markActed,
   mayAct,
   renewalUrl,
@@ -59,14 +60,8 @@ const SubmissionSchema = z.object({
   type: z.literal("submission"),
   viewId: z.string().min(1),
   user: User,
-  context: z.object({
-    action: z.enum(["register", "approve", "deny"]),
-    org: z.string().min(1),
-    entryId: z.string().min(1),
-    channel: z.string().min(1),
-    messageTs: z.string().min(1),
-    blockId: z.string().min(1),
-  }),
+  // The modal's own context, as the endpoint parsed it from private_metadata.
+  context: ModalContextSchema,
   fields: z.object({
     purpose: z.string(),
     risks: z.string(),

@@ -1,7 +1,7 @@
 import { IdempotencyConfig, makeIdempotent } from "@aws-lambda-powertools/idempotency";
 import { DynamoDBPersistenceLayer } from "@aws-lambda-powertools/idempotency/dynamodb";
 import { Logger } from "@aws-lambda-powertools/logger";
-import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import type { Context } from "aws-lambda";
 import { DEFAULT_INVOCATION_MS, invocationBudget } from "../app/budget";
 import { type Deps, lazyDepsFromEnvironment } from "../app/deps";
@@ -73,4 +73,10 @@ function lazyWorkerDeps(): () => Promise<WorkerDeps> {
   return async () => ({ ...(await deps()), approvers: parseApproversEnv(parseEnv(process.env)) });
 }
 
-export const handler = makeSlackWorker(lazyWorkerDeps(), { tableName: process.env.PATROL_TABLE ?? "" });
+// Idempotency's own reads and writes are bounded like the ledger's (lambdas/app/deps.ts).
+export const handler = makeSlackWorker(lazyWorkerDeps(), {
+  tableName: process.env.PATROL_TABLE ?? "",
+  client: new DynamoDBClient({
+    requestHandler: { requestTimeout: 5_000, connectionTimeout: 2_000, throwOnRequestTimeout: true },
+  }),
+});

@@ -58,7 +58,12 @@ describe("the benchmark harness", () => {
     expect(row.cpuMs).toBeGreaterThan(0);
     expect(row.peakRssMb).toBeGreaterThan(0);
     expect(results.plan?.coldMs).toBeGreaterThan(0);
-    expect(results.bundles.map((b) => b.name)).toEqual(["sweep", "revoke"]);
+    expect(results.bundles.map((b) => b.name)).toEqual([
+      "sweep",
+      "revoke",
+      "slackInteractions",
+      "slackWorker",
+    ]);
     for (const b of results.bundles) {
       expect(b.bytes).toBeGreaterThan(0);
       expect(b.importMedianMs).toBeGreaterThan(0);
