@@ -1,7 +1,7 @@
 import type { KnownBlock } from "@slack/types";
 import * as z from "zod";
 import { mayTransition } from "../core/ledger/lifecycle";
-import { LedgerOpError, registerEntry, setStatus, updateEntry } from "../core/ledger-ops";
+import { type EntryFields, LedgerOpError, registerEntry, setStatus, updateEntry } from "../core/ledger-ops";
 import type { Policy } from "../core/policy";
 import {
   ACTIONS,
@@ -11,10 +11,11 @@ import {
   ModalContextSchema,
   markActed,
   mayAct,
+  notAllowed,
   renewalUrl,
   slackActor,
 } from "../core/slack-console";
-import type { Click, SlackUser, Submission } from "../core/slack-request";
+import { type Click, readSubmission, type SlackUser, type Submission } from "../core/slack-request";
 import type { LedgerEntry } from "../core/types";
 import { type Actor, changeEntry, reviewRequest } from "./keep-register";
 import { messageOf } from "./log";
@@ -103,30 +104,23 @@ interface Target {
 }
 
 function targetOf(work: Click | Submission): Target {
-  if (work.type === "click") {
-    return {
-      action: work.action,
-      org: work.org,
-      entryId: work.entryId,
-      user: work.user,
-      where: { channel: work.channel, ts: work.messageTs, blockId: work.blockId },
-    };
-  }
-  const { context } = work;
+  // A click names what it acts on itself; a submission, through its modal's context: the same fields.
+  const on = work.type === "click" ? work : work.context;
   return {
-    action: context.action,
-    org: context.org,
-    entryId: context.entryId,
+    action: on.action,
+    org: on.org,
+    entryId: on.entryId,
     user: work.user,
-    where: { channel: context.channel, ts: context.messageTs, blockId: context.blockId },
+    where: { channel: on.channel, ts: on.messageTs, blockId: on.blockId },
   };
 }
 
-const time = (now: Date) => `${now.toISOString().slice(0, 16).replace("T", " ")} UTC`;
+/** `2026-12-01 14:02 UTC`: when something was done, as the messages say it. */
+const minuteUtc = (iso: string) => `${iso.slice(0, 16).replace("T", " ")} UTC`;
 
 /** Whether the token's access is already cut off: revoked, gone, or revoked on demand (flagged, so it stays so). */
 function cutOff(entry: LedgerEntry): string | null {
-  const when = (iso: string | null) => (iso ? `, ${iso.slice(0, 16).replace("T", " ")} UTC` : "");
+  const when = (iso: string | null) => (iso ? `, ${minuteUtc(iso)}` : "");
   if (
     entry.revokedAt &&
     (entry.status === "revoked" || entry.status === "gone" || entry.status === "flagged")
@@ -141,7 +135,7 @@ function cutOff(entry: LedgerEntry): string | null {
 /** Why a button no longer means what it said, from the entry as it stands now; null when it still does. */
 export function staleReason(action: ActionName, entry: LedgerEntry): string | null {
   const by = entry.updatedBy
-    ? ` (by ${entry.updatedBy}${entry.updatedAt ? `, ${entry.updatedAt.slice(0, 16).replace("T", " ")} UTC` : ""})`
+    ? ` (by ${entry.updatedBy}${entry.updatedAt ? `, ${minuteUtc(entry.updatedAt)}` : ""})`
     : "";
   const ended = cutOff(entry);
   switch (action) {
@@ -194,13 +188,13 @@ export async function carryOut(
     deps.slackConsole.membersOf(group),
   ).catch(() => false);
   if (!allowed) {
-    const message = `Not allowed: “${spec.label}” is for the ${spec.kind} approvers named in PATROL_APPROVERS. Nothing was changed.`;
+    const message = notAllowed(target.action);
     await tell(message);
     return { outcome: "not-allowed", message };
   }
 
-  const entries = await deps.ledger.load(target.org);
-  const entry = entries.find((e) => e.entryId === target.entryId);
+  // The entry as it stands now (a consistent read of it alone): the button was pressed on what it was then.
+  const [entry] = await deps.ledger.read(target.org, [target.entryId]);
   const stale = entry
     ? staleReason(target.action, entry)
     : `entry ${target.entryId} is not in the ledger of ${target.org}`;
@@ -220,7 +214,7 @@ export async function carryOut(
     await tell(message);
     return { outcome: "failed", message };
   }
-  const done = `${line} · <@${target.user.id}> · ${time(now)}`;
+  const done = `${line} · <@${target.user.id}> · ${minuteUtc(now.toISOString())}`;
   await updateMessage(deps, work, target, done).catch(async (error: unknown) => {
     await tell(`Done, but the message could not be updated: ${messageOf(error)}`);
   });
@@ -297,16 +291,15 @@ async function act(
       return report.revoked.length > 0 ? what : `${what} (it was already cut off: ${report.summary})`;
     }
     case "register": {
-      const fields = (work as Submission).fields;
+      const submission = work as Submission;
+      const { approver } = submission.fields;
       await changeEntry(deps.ledger, actor, (entries, ctx) =>
         registerEntry(
           entries,
           { tokenName: entry.tokenName, owner: entry.owner, tokenId: entry.tokenId },
           {
-            purpose: fields.purpose,
-            risks: fields.risks,
-            approvedBy: fields.approver === target.user.id ? actor.by : `slack:${fields.approver}`,
-            ...(fields.neededUntil ? { neededUntil: `${fields.neededUntil}T00:00:00.000Z` } : {}),
+            ...submittedFields(submission),
+            approvedBy: approver === target.user.id ? actor.by : `slack:${approver}`,
           },
           reasonFromSlack("registered"),
           ctx,
@@ -316,7 +309,8 @@ async function act(
     }
     case "approve":
     case "deny": {
-      const fields = (work as Submission).fields;
+      const submission = work as Submission;
+      const { purpose, risks } = submittedFields(submission);
       const decision = target.action;
       await reviewRequest(
         { github: deps.github, ledger: deps.ledger },
@@ -324,13 +318,21 @@ async function act(
         {
           requestId: entry.requestId as number,
           decision,
-          fields: decision === "approve" ? { purpose: fields.purpose, risks: fields.risks } : {},
-          reason: fields.reason || reasonFromSlack(decision === "approve" ? "approved" : "denied"),
+          fields: decision === "approve" ? { purpose, risks } : {},
+          reason: submission.fields.reason || reasonFromSlack(decision === "approve" ? "approved" : "denied"),
         },
       );
       return decision === "approve" ? ":white_check_mark: *Approved*" : ":no_entry_sign: *Denied*";
     }
   }
+}
+
+/** A submission's ledger fields, as the endpoint checked them: refused whole if one does not read. */
+function submittedFields(submission: Submission): EntryFields {
+  const { fields, errors } = readSubmission(submission);
+  const [problem] = Object.entries(errors);
+  if (problem) throw new LedgerOpError(`${problem[0]}: ${problem[1]}`);
+  return fields;
 }
 
 /** The item's buttons give way to what was done: from the click's copy of the message, or Slack's. */

@@ -1,5 +1,6 @@
 import type { KnownBlock } from "@slack/types";
 import { stringify } from "csv-stringify/sync";
+import { SLACK_MEMBER } from "./ledger/fields";
 import type { RevokeReport, SweepReport } from "./report";
 import { accessSummary, actionsBlock, actionsFor, githubWebUrl, orgTokensUrl } from "./slack-console";
 import { plural } from "./text";
@@ -41,7 +42,7 @@ export function escapeMrkdwn(text: string): string {
 
 function who(owner: string, slack: string): string {
   const id = slack.trim();
-  return /^[UW][A-Z0-9]{2,}$/.test(id) ? `<@${id}>` : escapeMrkdwn(owner);
+  return SLACK_MEMBER.test(id) ? `<@${id}>` : escapeMrkdwn(owner);
 }
 
 function section(title: string, lines: string[]): KnownBlock {

@@ -140,8 +140,8 @@ export function markActed(blocks: readonly KnownBlock[], blockId: string, text: 
 // ---------------------------------------------------------------------------------------------------------
 // Who may act
 
-/** A Slack user (U…/W…) or user group (S…) id. */
-const PRINCIPAL = /^(?:[UW][A-Z0-9]{2,}|S[A-Z0-9]{2,})$/;
+/** A Slack member (the ledger's own form of one: U…/W…) or user group (S…) id. */
+const PRINCIPAL = new RegExp(`^(?:${SLACK_MEMBER.source.replace(/^\^|\$$/g, "")}|S[A-Z0-9]{2,})$`);
 
 export const ApproversSchema = z
   .object(
@@ -199,14 +199,16 @@ export async function mayAct(
   return false;
 }
 
+/** What someone not named for an action is told (privately): the endpoint and the worker say the same. */
+export function notAllowed(name: ActionName): string {
+  const spec: ActionSpec = ACTIONS[name];
+  return `Not allowed: “${spec.label}” is for the ${spec.kind} approvers named in PATROL_APPROVERS. Nothing was changed.`;
+}
+
 /** The ledger's actor for a Slack user: `slack:<user id> (<name>)`. */
 export function slackActor(user: { id: string; name?: string | undefined }): string {
   const name = (user.name ?? "").replace(/[()\n]/g, "").trim();
   return name ? `slack:${user.id} (${name})` : `slack:${user.id}`;
-}
-
-export function isSlackMember(id: string): boolean {
-  return SLACK_MEMBER.test(id);
 }
 
 // ---------------------------------------------------------------------------------------------------------

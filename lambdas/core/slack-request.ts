@@ -5,6 +5,8 @@
  */
 import { createHmac, timingSafeEqual } from "node:crypto";
 import * as z from "zod";
+import { type FieldName, parseFieldText, REASON_MAX } from "./ledger/fields";
+import type { EntryFields } from "./ledger-ops";
 import {
   type ActionName,
   actionNameOf,
@@ -195,22 +197,41 @@ function parseSubmission(json: unknown): Interaction {
   };
 }
 
+/** The modal's inputs that are ledger fields, by input block: read by the fields' own text forms. */
+const FIELD_INPUTS = [
+  ["purpose", "purpose"],
+  ["risks", "risks"],
+  ["needed_until", "neededUntil"],
+] as const satisfies readonly (readonly [string, FieldName])[];
+
 /**
- * What a submission lacks, by input block, as Slack shows errors on the modal itself. The runbook: an
- * approval needs its purpose and risks; a registration its purpose and approver; a denial its reason.
+ * A submission read as the ledger reads any text (`parseFieldText`: the same limits and date forms as the
+ * CSV and the CLI), with what it lacks or gets wrong by input block, as Slack shows errors on the modal
+ * itself. The runbook: an approval needs its purpose and risks; a registration its purpose and approver; a
+ * denial its reason.
  */
-export function submissionErrors(submission: Submission): Record<string, string> {
+export function readSubmission(submission: Submission): {
+  fields: EntryFields;
+  errors: Record<string, string>;
+} {
   const { action } = submission.context;
-  const { fields } = submission;
+  const { fields: given } = submission;
   const errors: Record<string, string> = {};
-  if (action !== "deny" && !fields.purpose)
+  const fields: Record<string, unknown> = {};
+  for (const [block, field] of FIELD_INPUTS) {
+    const text = given[field];
+    if (!text) continue;
+    const parsed = parseFieldText(field, text);
+    if (parsed.ok) fields[field] = parsed.value;
+    else errors[block] = `This ${parsed.error}.`;
+  }
+  if (action !== "deny" && !given.purpose)
     errors.purpose = "Say what the token is for: the runbook asks for it.";
-  if (action === "approve" && !fields.risks)
+  if (action === "approve" && !given.risks)
     errors.risks = "Say what could go wrong: an approval needs its risks.";
-  if (action === "register" && !fields.approver) errors.approver = "Name who approves it.";
-  if (action === "deny" && !fields.reason)
+  if (action === "register" && !given.approver) errors.approver = "Name who approves it.";
+  if (action === "deny" && !given.reason)
     errors.reason = "Say why: GitHub shows the reason to the requester.";
-  if (fields.neededUntil && !/^\d{4}-\d{2}-\d{2}$/.test(fields.neededUntil))
-    errors.needed_until = "Expected a date (YYYY-MM-DD).";
-  return errors;
+  if (given.reason.length > REASON_MAX) errors.reason = `At most ${REASON_MAX} characters.`;
+  return { fields: fields as EntryFields, errors };
 }

@@ -6,13 +6,20 @@ import { messageOf } from "../app/log";
 import type { SlackConsole } from "../app/ports";
 import type { SlackWork } from "../app/slack-action";
 import { ConfigError, parseApproversEnv, parseEnv } from "../config";
-import { ACTIONS, type Approvers, type ModalContext, mayAct, modalView } from "../core/slack-console";
+import {
+  ACTIONS,
+  type Approvers,
+  type ModalContext,
+  mayAct,
+  modalView,
+  notAllowed,
+} from "../core/slack-console";
 import {
   type Click,
   InteractionError,
   MAX_BODY_BYTES,
   parseInteraction,
-  submissionErrors,
+  readSubmission,
   verifySlackSignature,
 } from "../core/slack-request";
 
@@ -80,7 +87,7 @@ export function makeInteractionsHandler(
         ...(retry ? { slackRetry: retry } : {}),
       });
       if (interaction.type === "submission") {
-        const errors = submissionErrors(interaction);
+        const { errors } = readSubmission(interaction);
         if (Object.keys(errors).length > 0)
           return answer(200, JSON.stringify({ response_action: "errors", errors }), true);
         await deps.dispatch({
@@ -130,10 +137,7 @@ async function openModal(deps: InteractionsDeps, slack: SlackConsole, click: Cli
   const allowed = await mayAct(deps.approvers, spec.kind, click.user.id, (group) => slack.membersOf(group));
   if (!allowed) {
     if (click.responseUrl) {
-      await slack.respond(
-        click.responseUrl,
-        `Not allowed: “${spec.label}” is for the ${spec.kind} approvers named in PATROL_APPROVERS. Nothing was changed.`,
-      );
+      await slack.respond(click.responseUrl, notAllowed(click.action));
     }
     return;
   }

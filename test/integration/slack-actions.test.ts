@@ -342,6 +342,24 @@ describe("each action", () => {
     expect(JSON.stringify(item)).toContain("*Registered*");
   });
 
+  it("a registration whose date does not read is refused on the modal, as the CSV and the CLI refuse it", async () => {
+    await click("Register…", "token-102");
+    const view = world.loopback.slack.views.at(-1);
+    const refused = await world.loopback.slack.submit({
+      url: endpoint.url,
+      signingSecret: SIGNING_SECRET,
+      viewId: view?.id ?? "",
+      user: SAM,
+      values: { purpose: "nightly backups", risks: "reads every repo", needed_until: "2027-02-30" },
+    });
+    expect(JSON.parse(refused.body)).toMatchObject({
+      response_action: "errors",
+      errors: { needed_until: expect.stringMatching(/is not a date/) },
+    });
+    await lambda.settled();
+    expect((await entry("token-102"))?.status).toBe("unregistered");
+  });
+
   it("“Approve…” refuses without purpose and risks, then approves at GitHub with the intent recorded first", async () => {
     const requested = (await s.ledger.load(ORG)).find((e) => e.requestId === 3001);
     expect(requested?.status).toBe("requested");
