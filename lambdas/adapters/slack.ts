@@ -56,20 +56,30 @@ function detailOf(error: unknown): string {
 }
 
 /**
+ * The Web API client every Slack port uses: each try through `fetch` bounded by `timeoutMs` and the
+ * budget, the client's own retries off (the port decides what to try again), a 429 handed back at once.
+ */
+function boundedClient(options: Pick<SlackOptions, "token" | "apiUrl" | "timeoutMs" | "budget">) {
+  const budget = options.budget ?? unbounded();
+  const fetch = budget.fetch(options.timeoutMs ?? SLACK_TIMEOUT_MS);
+  const client = new WebClient(options.token, {
+    ...(options.apiUrl ? { slackApiUrl: options.apiUrl } : {}),
+    retryConfig: { retries: 0 },
+    rejectRateLimitedCalls: true,
+    fetch,
+  });
+  return { budget, client, fetch };
+}
+
+/**
  * Sends Block Kit messages with `@slack/web-api`. The token is in the client, never in a message or error.
  * The client's own retries are off: each try is bounded by `timeoutMs` and the budget, a 429's
  * `retry-after` is waited only when the budget holds it, and a try whose answer was lost is followed by a
  * look for the message (by its key) before it is posted again, so one digest is never two.
  */
 export function makeSlackNotifier(options: SlackOptions): Notifier {
-  const budget = options.budget ?? unbounded();
   const retries = options.retries ?? 2;
-  const client = new WebClient(options.token, {
-    ...(options.apiUrl ? { slackApiUrl: options.apiUrl } : {}),
-    retryConfig: { retries: 0 },
-    rejectRateLimitedCalls: true,
-    fetch: budget.fetch(options.timeoutMs ?? SLACK_TIMEOUT_MS),
-  });
+  const { budget, client } = boundedClient(options);
   const failed = (what: string, error: unknown, maybePosted = false) =>
     new SlackError(`${what} Slack channel ${options.channel} failed: ${detailOf(error)}`, maybePosted);
 
@@ -182,15 +192,7 @@ export function makeSlackNotifier(options: SlackOptions): Notifier {
  * Each call is one try bounded by `timeoutMs` and the budget; a 429 is waited once if the budget holds it.
  */
 export function makeSlackConsole(options: Omit<SlackOptions, "channel" | "retries">): SlackConsole {
-  const budget = options.budget ?? unbounded();
-  const timeoutMs = options.timeoutMs ?? SLACK_TIMEOUT_MS;
-  const fetch = budget.fetch(timeoutMs);
-  const client = new WebClient(options.token, {
-    ...(options.apiUrl ? { slackApiUrl: options.apiUrl } : {}),
-    retryConfig: { retries: 0 },
-    rejectRateLimitedCalls: true,
-    fetch,
-  });
+  const { budget, client, fetch } = boundedClient(options);
   async function call<T>(what: string, send: () => Promise<T>): Promise<T> {
     for (let attempt = 0; ; attempt++) {
       try {

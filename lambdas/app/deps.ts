@@ -9,6 +9,7 @@ import type { Policy } from "../core/policy";
 import { type Budget, unbounded } from "./budget";
 import type { Log } from "./log";
 import type { GrantSource, Ledger, Notifier, SlackConsole } from "./ports";
+import { readSecret, secretOrValue } from "./secrets";
 
 export const EMBEDDED_TABLE = "patrol-ledger";
 
@@ -63,8 +64,6 @@ export interface DepsOptions {
  * The GitHub and Slack adapters (Octokit, @slack/web-api) and Secrets Manager's client are loaded on first
  * use: a ledger command loads none of them, a sweep loads each once.
  */
-const readSecret = async (arn: string): Promise<string> =>
-  (await import("../adapters/secrets")).readSecret(arn);
 
 /** A port whose adapter is made on its first call. */
 function onFirstCall<T extends object>(methods: readonly (keyof T)[], make: () => Promise<T>): T {
@@ -170,9 +169,7 @@ interface SlackPorts {
 
 /** Slack for a run (the channel's notifier, and the console the live channels use), or none. */
 async function slackPorts(env: Env, timeoutMs: number | undefined): Promise<SlackPorts | undefined> {
-  const token = env.SLACK_BOT_TOKEN_SECRET_ARN
-    ? await readSecret(env.SLACK_BOT_TOKEN_SECRET_ARN)
-    : env.SLACK_BOT_TOKEN;
+  const token = await secretOrValue(env.SLACK_BOT_TOKEN_SECRET_ARN, env.SLACK_BOT_TOKEN);
   if (!token) return undefined;
   const channel = env.SLACK_CHANNEL;
   if (!channel) throw new ConfigError("invalid environment: SLACK_CHANNEL is required with a Slack token");

@@ -7,6 +7,7 @@ import type { LedgerEntry } from "../core/types";
 import { commit } from "./commit";
 import { type Log, messageOf } from "./log";
 import type { GrantSource, Ledger, Notifier } from "./ports";
+import { tellSlackLast } from "./tell-slack";
 
 /**
  * A leaked token's value revoked at GitHub (the token itself, everywhere, not just its access to the org),
@@ -98,19 +99,12 @@ export async function revokeLeaked(
   report.summary = `${plural(report.revoked, "leaked token value")} revoked at GitHub${report.flagged ? `; ${report.flagged.owner}/${report.flagged.tokenName} flagged` : ""}`;
 
   // 5. Slack, last.
-  if (!deps.notifier) report.slack.skipped = "Slack is not configured";
-  else {
-    try {
-      await deps.notifier.post(buildLeakedMessage({ ...report, flagged: report.flagged }));
-      report.slack.sent = true;
-    } catch (error) {
-      report.slack.error = messageOf(error);
-      report.errors.push({
-        stage: "slack",
-        message: `${messageOf(error)}; the values were revoked regardless`,
-      });
-    }
-  }
+  await tellSlackLast(
+    deps.notifier,
+    report,
+    () => buildLeakedMessage({ ...report, flagged: report.flagged }),
+    "the values were revoked regardless",
+  );
   deps.log?.info("leaked token values revoked", {
     revoked: report.revoked,
     hashedTokens: report.hashedTokens,

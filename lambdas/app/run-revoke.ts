@@ -20,6 +20,7 @@ import type { EntryWrite, Grant, LedgerEntry } from "../core/types";
 import { commit } from "./commit";
 import { type Log, messageOf } from "./log";
 import type { GrantFilter, GrantSource, Ledger, Notifier } from "./ports";
+import { tellSlackLast } from "./tell-slack";
 
 export interface RevokeDeps {
   github: GrantSource;
@@ -301,20 +302,10 @@ function summarize(run: Revoke, attempted: number): void {
 
 /** 4. Slack last: after the revocations, never before them and never instead of them. */
 async function notify(run: Revoke): Promise<void> {
-  const { notifier } = run.deps;
-  const { report } = run;
-  if (!notifier) {
-    report.slack.skipped = "Slack is not configured";
-    return;
-  }
-  try {
-    await notifier.post(buildRevokeMessage(report));
-    report.slack.sent = true;
-  } catch (error) {
-    report.slack.error = messageOf(error);
-    report.errors.push({
-      stage: "slack",
-      message: `${messageOf(error)}; the revocations were made regardless`,
-    });
-  }
+  await tellSlackLast(
+    run.deps.notifier,
+    run.report,
+    () => buildRevokeMessage(run.report),
+    "the revocations were made regardless",
+  );
 }

@@ -4,6 +4,7 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context
 import { type Budget, runBudget } from "../app/budget";
 import { messageOf } from "../app/log";
 import type { SlackConsole } from "../app/ports";
+import { secretOrValue } from "../app/secrets";
 import type { SlackWork } from "../app/slack-action";
 import { ConfigError, parseApproversEnv, parseEnv } from "../config";
 import {
@@ -170,14 +171,9 @@ async function build(): Promise<InteractionsDeps> {
   const env = parseEnv(process.env);
   const approvers = parseApproversEnv(env);
   if (!env.PATROL_SLACK_WORKER) throw new ConfigError("invalid environment: PATROL_SLACK_WORKER is required");
-  const { readSecret } = await import("../adapters/secrets");
   const [signingSecret, token] = await Promise.all([
-    env.SLACK_SIGNING_SECRET_ARN
-      ? readSecret(env.SLACK_SIGNING_SECRET_ARN)
-      : Promise.resolve(env.SLACK_SIGNING_SECRET),
-    env.SLACK_BOT_TOKEN_SECRET_ARN
-      ? readSecret(env.SLACK_BOT_TOKEN_SECRET_ARN)
-      : Promise.resolve(env.SLACK_BOT_TOKEN),
+    secretOrValue(env.SLACK_SIGNING_SECRET_ARN, env.SLACK_SIGNING_SECRET),
+    secretOrValue(env.SLACK_BOT_TOKEN_SECRET_ARN, env.SLACK_BOT_TOKEN),
   ]);
   if (!signingSecret)
     throw new ConfigError(

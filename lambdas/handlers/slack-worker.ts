@@ -70,7 +70,13 @@ export function makeSlackWorker(
 
 function lazyWorkerDeps(): () => Promise<WorkerDeps> {
   const deps = lazyDepsFromEnvironment(logger);
-  return async () => ({ ...(await deps()), approvers: parseApproversEnv(parseEnv(process.env)) });
+  // Who may act is read once per cold start, with the rest of the environment.
+  let approvers: Approvers | undefined;
+  return async () => {
+    const built = await deps();
+    approvers ??= parseApproversEnv(parseEnv(process.env));
+    return { ...built, approvers };
+  };
 }
 
 // Idempotency's own reads and writes are bounded like the ledger's (lambdas/app/deps.ts).
