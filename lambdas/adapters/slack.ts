@@ -221,14 +221,14 @@ export function makeSlackConsole(options: Omit<SlackOptions, "channel" | "retrie
       const message = res.messages?.find((m) => m.ts === at.ts);
       return message ? ((message.blocks ?? []) as KnownBlock[]) : null;
     },
-    async respond(responseUrl, text, respondOptions = {}) {
+    async respond(responseUrl, text) {
       const response = await call("answering the click in Slack", async () => {
         const res = await fetch(responseUrl, {
           method: "POST",
           headers: { "content-type": "application/json" },
           body: JSON.stringify({
             text,
-            response_type: respondOptions.ephemeral === false ? "in_channel" : "ephemeral",
+            response_type: "ephemeral",
             replace_original: false,
           }),
         });

@@ -129,8 +129,8 @@ export interface SlackConsole {
   update(to: PostedMessage, message: SlackMessage): Promise<void>;
   /** A message's blocks as Slack has them now, or null if it is not there. */
   read(at: PostedMessage): Promise<KnownBlock[] | null>;
-  /** Answers through a click's `response_url`: ephemeral (only the clicker sees it) unless said otherwise. */
-  respond(responseUrl: string, text: string, options?: { ephemeral?: boolean }): Promise<void>;
+  /** Answers through a click's `response_url`, ephemerally: only the clicker sees it. */
+  respond(responseUrl: string, text: string): Promise<void>;
   openView(triggerId: string, view: View): Promise<void>;
   /** The members of a Slack user group, for `PATROL_APPROVERS`. */
   membersOf(groupId: string): Promise<string[]>;

@@ -79,8 +79,8 @@ export function makeInteractionsHandler(
     const budget = runBudget(
       Math.min(ACK_BUDGET_MS, (context?.getRemainingTimeInMillis() ?? ACK_BUDGET_MS) - 200),
     );
+    const slack = deps.slackConsole(budget);
     try {
-      const slack = deps.slackConsole(budget);
       const retry = event.headers?.["x-slack-retry-num"];
       logger.info("Slack interaction", {
         type: interaction.type,
@@ -110,8 +110,7 @@ export function makeInteractionsHandler(
     } catch (error) {
       logger.error("a Slack interaction could not be handed on", { error: messageOf(error) });
       if (interaction.type === "click" && interaction.responseUrl) {
-        await deps
-          .slackConsole(budget)
+        await slack
           .respond(
             interaction.responseUrl,
             `patrol could not act on that: ${messageOf(error)}. Nothing was changed; try again.`,
