@@ -1,12 +1,13 @@
-import { buildDigest, type ItemDetail, overflowCsv } from "../core/digest";
+import { buildDigest, type ItemDetail, overflowCsv, ownerNotice } from "../core/digest";
 import type { ChangeContext } from "../core/ledger/changes";
 import { judgeListing, unlistedTokenIds } from "../core/listing";
 import type { Policy } from "../core/policy";
 import { type SweepReport, toReportAlert, toRevokedToken } from "../core/report";
-import { githubWebUrl } from "../core/slack-console";
+import { githubWebUrl, renewalUrl } from "../core/slack-console";
 import {
   completeRevocations,
   markAlertsDelivered,
+  type OwnerTold,
   planSweep,
   type RevocationOutcome,
   type SweepPlan,
@@ -23,6 +24,7 @@ import {
   type Ledger,
   type Notifier,
   type PostedMessage,
+  type SlackConsole,
 } from "./ports";
 
 /** The ports a sweep needs; handlers and the CLI pass real adapters in. */
@@ -31,6 +33,8 @@ export interface SweepDeps {
   ledger: Ledger;
   /** Absent when Slack is not configured: alerts then stay unsent and are sent once it is. */
   notifier?: Notifier;
+  /** Slack's DMs, to tell owners of their expiring tokens directly; absent, only the channel is told. */
+  slackConsole?: Pick<SlackConsole, "dm" | "userByEmail">;
   policy: Policy;
   log?: Log;
   /** The run's budget; when it ends, the report says so (`stopped`). */
@@ -100,7 +104,8 @@ async function sweepSteps(sweep: Sweep): Promise<void> {
   const outcomes = await revoke(sweep, due);
   const revokedAlerts = await recordOutcomes(sweep, due, outcomes);
   const delivered = await postDigest(sweep, listed, due.plan, outcomes, revokedAlerts);
-  await rememberAlerts(sweep, delivered);
+  const told = await tellOwners(sweep, due.plan.ownerNotices);
+  await rememberAlerts(sweep, delivered, told);
   sweep.deps.log?.info("sweep finished", {
     revoked: sweep.report.revoked.length,
     errors: sweep.report.errors.length,
@@ -462,6 +467,64 @@ async function postDigest(
   }
 }
 
+/** DMs a night sends at most; the rest wait for the next night (Slack allows about one message a second). */
+export const MAX_OWNER_NOTICES = 50;
+
+/**
+ * 7. Owners told of their expiring tokens by DM, where the ledger has their Slack id or an email to find
+ * it by (looked up once: a found id is kept in the entry). Each notice is remembered apart from the
+ * digest's alert, so a failed digest does not send a DM twice, and a failed DM is tried the next night.
+ */
+async function tellOwners(sweep: Sweep, notices: readonly Alert[]): Promise<OwnerTold[]> {
+  const slack = sweep.deps.slackConsole;
+  if (!slack || notices.length === 0) return [];
+  const { org } = sweep.options;
+  const webUrl = githubWebUrl(sweep.deps.githubApiUrl);
+  const found = new Map<string, string | null>();
+  const told: OwnerTold[] = [];
+  let failed = 0;
+  // The most urgent first: what runs out soonest (or already has) is told even on a night over the cap.
+  const urgent = [...notices].sort((a, b) => (a.daysLeft ?? -1) - (b.daysLeft ?? -1));
+  for (const notice of urgent.slice(0, MAX_OWNER_NOTICES)) {
+    if (sweep.deps.budget?.stopped) break;
+    const entry = sweep.view.get(notice.entryId);
+    if (!entry) continue;
+    const base = { entryId: notice.entryId, key: notice.key, kind: notice.kind, detail: notice.detail };
+    try {
+      let userId: string | null = entry.slack || null;
+      let lookedUp: string | undefined;
+      if (!userId) {
+        if (!found.has(entry.email)) found.set(entry.email, await slack.userByEmail(entry.email));
+        userId = found.get(entry.email) ?? null;
+        if (!userId) {
+          told.push({ ...base, outcome: "no-slack-user" });
+          continue;
+        }
+        lookedUp = userId;
+      }
+      await slack.dm(
+        userId,
+        ownerNotice(notice, org, {
+          renew: renewalUrl(webUrl, entry),
+          tokens: `${webUrl}/settings/personal-access-tokens`,
+        }),
+      );
+      told.push({ ...base, outcome: "sent", ...(lookedUp ? { found: lookedUp } : {}) });
+    } catch (error) {
+      failed++;
+      sweep.report.errors.push({
+        stage: "slack",
+        entryId: entry.entryId,
+        message: `telling ${entry.owner} of ${entry.tokenName} by DM failed: ${messageOf(error)}; the next sweep tries again`,
+      });
+    }
+  }
+  const sent = told.filter((t) => t.outcome === "sent").length;
+  if (sent > 0) sweep.report.slack.ownersTold = sent;
+  sweep.deps.log?.info("owners told", { sent, notInSlack: told.length - sent, failed, due: notices.length });
+  return told;
+}
+
 /** What the digest shows of each item: its grant or request as listed tonight, and the ledger's scope. */
 function itemDetails(sweep: Sweep, listed: Listed): (alert: Alert) => ItemDetail | undefined {
   const grants = new Map(listed.grants.map((g) => [g.tokenId, g]));
@@ -504,30 +567,40 @@ function carried(alert: Alert): CarriedAlert {
   return { entryId: alert.entryId, key: alert.key, kind: alert.kind, detail: alert.detail.slice(0, 300) };
 }
 
-/** 7. Each delivered alert remembered in its entry (as it now stands), so it is said once. */
-async function rememberAlerts(sweep: Sweep, posted: Posted): Promise<void> {
-  if (posted.delivered.length === 0) return;
+/**
+ * 8. Each delivered alert, and each owner told, remembered in its entry (as it now stands), so it is said
+ * once: one write an entry for both.
+ */
+async function rememberAlerts(sweep: Sweep, posted: Posted, told: readonly OwnerTold[]): Promise<void> {
+  if (posted.delivered.length === 0 && told.length === 0) return;
   if (
     !(await remember(
       sweep,
       posted.delivered,
-      "recording sent alerts failed (the next sweep finds the digest in Slack)",
+      "recording sent alerts failed (the next sweep finds the digest in Slack; owners told by DM may be told again)",
+      told,
     ))
   )
     return;
   if (posted.digest) await settle(sweep, posted.digest, "posted");
 }
 
-async function remember(sweep: Sweep, delivered: readonly CarriedAlert[], failure: string): Promise<boolean> {
+async function remember(
+  sweep: Sweep,
+  delivered: readonly CarriedAlert[],
+  failure: string,
+  told: readonly OwnerTold[] = [],
+): Promise<boolean> {
   try {
     const committed = await commit(sweep.deps.ledger, sweep.options.org, sweep.view, (entries) => ({
       writes: markAlertsDelivered(
         pick(
           entries,
-          delivered.map((a) => a.entryId),
+          [...delivered, ...told].map((a) => a.entryId),
         ),
         delivered,
         sweep.ctx,
+        told,
       ),
       result: null,
     }));

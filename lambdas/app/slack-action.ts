@@ -134,8 +134,9 @@ function cutOff(entry: LedgerEntry): string | null {
 
 /** Why a button no longer means what it said, from the entry as it stands now; null when it still does. */
 export function staleReason(action: ActionName, entry: LedgerEntry): string | null {
+  // The entry's last writer, which need not be who made the change the button ran into: said as such.
   const by = entry.updatedBy
-    ? ` (by ${entry.updatedBy}${entry.updatedAt ? `, ${minuteUtc(entry.updatedAt)}` : ""})`
+    ? ` (last changed by ${entry.updatedBy}${entry.updatedAt ? `, ${minuteUtc(entry.updatedAt)}` : ""})`
     : "";
   const ended = cutOff(entry);
   switch (action) {
@@ -242,16 +243,7 @@ async function act(
       await changeEntry(deps.ledger, actor, (entries, ctx) =>
         updateEntry(entries, ref, { renew: true }, reasonFromSlack("being renewed"), ctx),
       );
-      const lifetime =
-        entry.createdAt && entry.expiresAt
-          ? Math.round((Date.parse(entry.expiresAt) - Date.parse(entry.createdAt)) / 86_400_000)
-          : null;
-      const url = renewalUrl(githubWebUrl(deps.githubApiUrl), {
-        tokenName: entry.tokenName,
-        org: target.org,
-        permissions: entry.permissions ?? {},
-        expiresInDays: lifetime !== null && lifetime > 0 ? lifetime : null,
-      });
+      const url = renewalUrl(githubWebUrl(deps.githubApiUrl), { ...entry, org: target.org });
       await tell(
         `Marked as being renewed. Create the new token here (same name, org and permissions): ${url}`,
       );

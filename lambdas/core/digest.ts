@@ -194,6 +194,50 @@ export function buildDigest(
   return { text, blocks, shown, overflow };
 }
 
+/**
+ * An owner's own expiry warning, sent by DM: what runs out and when, and how to renew it. The channel's
+ * digest stays the team's view (with the buttons); this one only tells.
+ */
+export function ownerNotice(
+  alert: Alert,
+  org: string,
+  links: { renew: string; tokens: string },
+): SlackMessage {
+  const name = escapeMrkdwn(alert.tokenName);
+  const expired = alert.kind === "expired-awaiting-renewal";
+  const when =
+    alert.daysLeft !== undefined
+      ? `${alert.daysLeft <= 1 ? "expires within a day" : `expires in ${alert.daysLeft} days`} (${escapeMrkdwn(alert.detail)})`
+      : escapeMrkdwn(alert.detail);
+  const next = expired
+    ? `The ledger says it is being renewed: <${links.renew}|create its replacement> (same name, org and permissions) and register the new token with the team.`
+    : `Still needed? <${links.renew}|Create its replacement> (same name, org and permissions) and register it with the team. Not needed? Nothing to do: patrol revokes it once it expires.`;
+  return {
+    text: `patrol · ${org}: your token ${alert.tokenName} ${expired ? "has expired" : when}`,
+    blocks: [
+      {
+        type: "section",
+        text: {
+          type: "mrkdwn",
+          text: `:${expired ? "hourglass" : "alarm_clock"}: Your token *${name}* for *${escapeMrkdwn(org)}* ${when}.\n${next}`.slice(
+            0,
+            MAX_SECTION_CHARS,
+          ),
+        },
+      },
+      {
+        type: "context",
+        elements: [
+          {
+            type: "mrkdwn",
+            text: `patrol · once per warning · <${links.tokens}|your tokens on GitHub> · token ${alert.tokenId ?? "unknown"}`,
+          },
+        ],
+      },
+    ],
+  };
+}
+
 /** The full list of a cut digest, as the CSV attached to its thread. */
 export function overflowCsv(
   alerts: readonly Alert[],

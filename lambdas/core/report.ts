@@ -13,7 +13,8 @@ export interface SweepReport {
   alerts: ReportAlert[];
   held: (RevokedToken & { heldBy: HeldRevocation["heldBy"] })[];
   errors: ReportError[];
-  slack: { sent: boolean; skipped?: string; error?: string };
+  /** `ownersTold`: owners told of an expiry by DM, when there were any. */
+  slack: { sent: boolean; skipped?: string; error?: string; ownersTold?: number };
   ledger: { entries: number; written: number; conflicts: number };
   /**
    * How far the listing was believed: live grants the ledger knew, how many the listing missed, how many of

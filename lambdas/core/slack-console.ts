@@ -248,18 +248,28 @@ export function accessSummary(
 
 /**
  * GitHub's template URL for a new token like this one (since 2025-08): the owner still creates it, with
- * the same name, org and permissions pre-filled, and the lifetime of the old one.
+ * the same name, org and the ledger's approved permissions pre-filled, and the old one's lifetime (creation
+ * to expiry, within GitHub's 1–366 days) as `expires_in`.
  */
 export function renewalUrl(
   webUrl: string,
-  token: { tokenName: string; org: string; permissions: PermissionMap; expiresInDays: number | null },
+  entry: {
+    tokenName: string;
+    org: string;
+    permissions: PermissionMap | null;
+    createdAt: string | null;
+    expiresAt: string | null;
+  },
 ): string {
-  const params = new URLSearchParams({ name: token.tokenName, target_name: token.org });
-  if (token.expiresInDays !== null) {
-    params.set("expires_in", String(Math.min(366, Math.max(1, token.expiresInDays))));
-  }
-  for (const name of Object.keys(token.permissions).sort()) {
-    const level = token.permissions[name];
+  const params = new URLSearchParams({ name: entry.tokenName, target_name: entry.org });
+  const lifetime =
+    entry.createdAt && entry.expiresAt
+      ? Math.round((Date.parse(entry.expiresAt) - Date.parse(entry.createdAt)) / 86_400_000)
+      : Number.NaN;
+  if (lifetime > 0) params.set("expires_in", String(Math.min(366, lifetime)));
+  const permissions = entry.permissions ?? {};
+  for (const name of Object.keys(permissions).sort()) {
+    const level = permissions[name];
     // GitHub's form takes the permission's own name: `repository.contents` is `contents`.
     if (level) params.set(name.slice(name.indexOf(".") + 1), level);
   }

@@ -49,9 +49,25 @@ export interface SweepPlan {
   held: HeldRevocation[];
   /** Alerts not delivered before. Remember them (`markAlertsDelivered`) only once Slack has them. */
   alerts: Alert[];
+  /**
+   * Expiry warnings the owner has not been told of directly, on entries that say how to reach them (a
+   * Slack id, or an email to look one up by). Remember each (`markOwnersTold`) once it is sent.
+   */
+  ownerNotices: Alert[];
   /** The ledger as it will be once `writes` are made. */
   entries: LedgerEntry[];
   scanned: number;
+}
+
+/** Warnings an owner is told of directly, as well as the team: their token is running out. */
+export const OWNER_NOTICE_KINDS: ReadonlySet<AlertKind> = new Set<AlertKind>([
+  "expiring",
+  "expired-awaiting-renewal",
+]);
+
+/** Where an owner's notice is remembered in `alertsSent`: apart from the digest's, as each is said once. */
+export function ownerNoticeKey(alertKey: string): string {
+  return `dm:${alertKey}`;
 }
 
 /** Revoked or gone: the token's story is over, unless it is granted access again. */
@@ -272,18 +288,22 @@ export function planSweep(input: SweepInput): SweepPlan {
   const matcher = new Matcher(changes, (tokenId) => liveTokens.has(tokenId));
   const wanted: Revocation[] = [];
   const alerts: Alert[] = [];
+  const ownerNotices: Alert[] = [];
 
   const pushAlerts = (entry: LedgerEntry, drafts: Verdict["alerts"]) => {
     for (const draft of drafts) {
-      if (entry.alertsSent[draft.key]) continue;
-      alerts.push({
+      const alert: Alert = {
         ...draft,
         entryId: entry.entryId,
         tokenId: entry.tokenId,
         tokenName: entry.tokenName,
         owner: entry.owner,
         slack: entry.slack,
-      });
+      };
+      if (!entry.alertsSent[draft.key]) alerts.push(alert);
+      const reachable = entry.slack !== "" || entry.email !== "";
+      if (OWNER_NOTICE_KINDS.has(draft.kind) && reachable && !entry.alertsSent[ownerNoticeKey(draft.key)])
+        ownerNotices.push(alert);
     }
   };
 
@@ -405,6 +425,7 @@ export function planSweep(input: SweepInput): SweepPlan {
     revocations,
     held,
     alerts,
+    ownerNotices,
     entries: changes.all(),
     scanned: grants.length,
   };
@@ -694,11 +715,16 @@ export function completeRevocations(
   return { writes: changes.writes(), alerts };
 }
 
-/** Once Slack has the digest: remember each alert in its entry so it is never sent twice. */
+/**
+ * Once Slack has them: each digest alert remembered in its entry so it is never sent twice, and each owner
+ * told by DM (or found not to be in Slack) remembered as `ownerNoticeKey`, with a Slack id found by email
+ * kept in `slack`, so the digest mentions the owner too and no one is looked up twice. One write an entry.
+ */
 export function markAlertsDelivered(
   entries: readonly LedgerEntry[],
   alerts: readonly CarriedAlert[],
   ctx: ChangeContext,
+  owners: readonly OwnerTold[] = [],
 ): EntryWrite[] {
   const changes = new LedgerChanges(entries, ctx);
   const nowIso = ctx.now.toISOString();
@@ -714,5 +740,40 @@ export function markAlertsDelivered(
     for (const alert of fresh) alertsSent[alert.key] = nowIso;
     changes.update(entryId, { alertsSent }, "alerted", fresh.map((a) => `${a.kind}: ${a.detail}`).join("; "));
   }
+  for (const notice of owners) {
+    const entry = changes.get(notice.entryId);
+    if (!entry) continue;
+    if (notice.found && entry.slack === "") {
+      changes.update(
+        notice.entryId,
+        { slack: notice.found },
+        "slack-found",
+        "found in Slack by the owner's email",
+      );
+    }
+    const key = ownerNoticeKey(notice.key);
+    const now = changes.existing(notice.entryId);
+    if (now.alertsSent[key]) continue;
+    changes.update(
+      notice.entryId,
+      { alertsSent: { ...now.alertsSent, [key]: nowIso } },
+      "owner-told",
+      notice.outcome === "sent"
+        ? `${notice.kind}: ${notice.detail}, told the owner by DM`
+        : `${notice.kind}: ${notice.detail}; no Slack user has the owner's email (${entry.email}), so only the channel was told`,
+    );
+  }
   return changes.writes();
+}
+
+/** An owner's notice as it went: sent by DM, or not, since Slack has no user with the entry's email. */
+export interface OwnerTold {
+  entryId: string;
+  /** The notice's alert key (the digest's): remembered as `ownerNoticeKey(key)`. */
+  key: string;
+  kind: AlertKind;
+  detail: string;
+  outcome: "sent" | "no-slack-user";
+  /** The owner's Slack id, when it was found tonight by their email: kept, so it is looked up once. */
+  found?: string;
 }

@@ -13,8 +13,11 @@
  * The same data feeds the simulated GitHub org (as seeds), the ledger (as entries) and `planSweep` alone
  * (as the core's grants).
  */
+
+import { MAX_OWNER_NOTICES } from "../../lambdas/app/run-sweep";
 import { flattenPermissions } from "../../lambdas/core/ledger/access";
 import { newEntry } from "../../lambdas/core/ledger/fields";
+import { ownerNoticeKey } from "../../lambdas/core/sweep";
 import type { Grant, LedgerEntry, PatRequest } from "../../lambdas/core/types";
 import type { GrantSeed, PatPermissions, RequestSeed } from "../sim/github-sim";
 
@@ -52,6 +55,8 @@ export interface Scenario {
     /** Requests waiting more than a day (one alert each per day). */
     waitingRequests: number;
     requests: number;
+    /** Owners told of a newly crossed threshold by DM (every entry has a Slack id), up to a night's cap. */
+    ownersTold: number;
   };
 }
 
@@ -111,8 +116,11 @@ export function makeScenario(options: ScenarioOptions): Scenario {
     if (kind === "revoke") {
       // Expired since last night's sweep; its warnings went out on earlier nights.
       expiresMs = nowMs - (1 + (i % 20)) * HOUR;
-      for (const days of THRESHOLDS)
-        alertsSent[`expiring:${iso(expiresMs)}:${days}`] = iso(nowMs - days * DAY);
+      for (const days of THRESHOLDS) {
+        const key = `expiring:${iso(expiresMs)}:${days}`;
+        alertsSent[key] = iso(nowMs - days * DAY);
+        alertsSent[ownerNoticeKey(key)] = iso(nowMs - days * DAY);
+      }
       expected.revocations++;
     } else if (kind === "expiring") {
       expiresMs = nowMs + (1 + ((i * 7919) % 719)) * HOUR;
@@ -120,8 +128,12 @@ export function makeScenario(options: ScenarioOptions): Scenario {
       const yesterday = thresholdFor(expiresMs - nowMs + DAY);
       // Every threshold crossed before tonight was alerted on the night it was crossed.
       if (yesterday !== undefined) {
-        for (const days of THRESHOLDS.filter((d) => d >= yesterday))
-          alertsSent[`expiring:${iso(expiresMs)}:${days}`] = iso(nowMs - DAY);
+        for (const days of THRESHOLDS.filter((d) => d >= yesterday)) {
+          const key = `expiring:${iso(expiresMs)}:${days}`;
+          alertsSent[key] = iso(nowMs - DAY);
+          // Its owner (every entry here has a Slack id) was told by DM the same night.
+          alertsSent[ownerNoticeKey(key)] = iso(nowMs - DAY);
+        }
       }
       if (today !== yesterday) expected.newExpiring++;
     } else {
@@ -236,7 +248,14 @@ export function makeScenario(options: ScenarioOptions): Scenario {
     );
   }
 
-  return { org, now, grants, requests, entries, expected };
+  return {
+    org,
+    now,
+    grants,
+    requests,
+    entries,
+    expected: { ...expected, ownersTold: Math.min(expected.newExpiring, MAX_OWNER_NOTICES) },
+  };
 }
 
 /** A seed as the GitHub adapter hands it to the core (what `planSweep` alone is measured on). */

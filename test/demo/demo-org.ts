@@ -85,19 +85,19 @@ export function seedDemoOrg(sim: GitHubSim, now: Date): void {
 export function demoLedgerCsv(now: Date): string {
   const date = (days: number) => new Date(now.getTime() + days * DAY).toISOString().slice(0, 10);
   const rows = [
-    "Token Name,Owner,Purpose,Scope,Permissions,Created_At,Risks,Approved_By,Expires_At,Needed_Until,Renew,Status,Token_Id,Slack,Notes",
-    `deploy-bot,alice,Deploys services from CI,"subset: api, web",contents:read,${date(-30)},Deploy keys exposure,ops-sam,${date(60)},,yes,active,5001,U0ALICE,`,
-    `ci-release,bob,Publishes releases,subset: release-tools,contents:read,${date(-200)},Can tag releases,ops-sam,${date(-3)},,no,active,5002,,Replaced by the release GitHub App`,
-    `old-migration,carol,One-off repository migration,subset: legacy,contents:read,${date(-100)},Low,ops-kim,${date(90)},,no,retired,5003,,Migration finished`,
-    `analytics-export,dave,"Quarterly export, Q3 only",subset: analytics,contents:read,${date(-60)},Reads analytics data,ops-kim,${date(45)},${date(-7)},no,active,5004,,`,
-    `leaked-token,erin,Release automation,subset: web,contents:read,${date(-20)},High: pasted in a public gist,ops-sam,${date(120)},,no,flagged,5005,U0ERIN,Compromised: seen in a public gist`,
-    `docs-sync,frank,Syncs docs to the website,subset: docs,contents:read,${date(-180)},Low,ops-kim,${date(-2)},,yes,active,5006,,Renewal in progress`,
-    `nightly-backup,grace,Backs up repositories,all,contents:read,${date(-300)},Reads every repository,ops-sam,${date(150)},,yes,active,5008,,`,
-    `forever-token,heidi,Legacy integration,subset: legacy,contents:read,${date(-90)},No expiry,ops-sam,,,no,active,5009,,`,
-    `metrics-reader,ivan,Reads metrics,subset: metrics,contents:read,${date(-10)},Low,ops-kim,${date(80)},,yes,active,5010,U0IVAN,`,
-    `release-notes,judy,Drafts release notes,subset: web,contents:read,${date(-85)},Low,ops-kim,${date(5)},,yes,active,5011,U0JUDY,`,
-    `terraform-plan,ken,Plans infrastructure changes,subset: infra,contents:read,${date(-78)},Reads infrastructure code,ops-sam,${date(12)},,yes,active,,,`,
-    `long-lived-ci,olivia,CI for the mobile app,subset: mobile,contents:read,${date(-20)},Low,ops-kim,${date(480)},,yes,active,5013,,`,
+    "Token Name,Owner,Purpose,Scope,Permissions,Created_At,Risks,Approved_By,Expires_At,Needed_Until,Renew,Status,Token_Id,Slack,Notes,Owner Email",
+    `deploy-bot,alice,Deploys services from CI,"subset: api, web",contents:read,${date(-30)},Deploy keys exposure,ops-sam,${date(60)},,yes,active,5001,U0ALICE,,`,
+    `ci-release,bob,Publishes releases,subset: release-tools,contents:read,${date(-200)},Can tag releases,ops-sam,${date(-3)},,no,active,5002,,Replaced by the release GitHub App,`,
+    `old-migration,carol,One-off repository migration,subset: legacy,contents:read,${date(-100)},Low,ops-kim,${date(90)},,no,retired,5003,,Migration finished,`,
+    `analytics-export,dave,"Quarterly export, Q3 only",subset: analytics,contents:read,${date(-60)},Reads analytics data,ops-kim,${date(45)},${date(-7)},no,active,5004,,,`,
+    `leaked-token,erin,Release automation,subset: web,contents:read,${date(-20)},High: pasted in a public gist,ops-sam,${date(120)},,no,flagged,5005,U0ERIN,Compromised: seen in a public gist,`,
+    `docs-sync,frank,Syncs docs to the website,subset: docs,contents:read,${date(-180)},Low,ops-kim,${date(-2)},,yes,active,5006,,Renewal in progress,`,
+    `nightly-backup,grace,Backs up repositories,all,contents:read,${date(-300)},Reads every repository,ops-sam,${date(150)},,yes,active,5008,,,`,
+    `forever-token,heidi,Legacy integration,subset: legacy,contents:read,${date(-90)},No expiry,ops-sam,,,no,active,5009,,,`,
+    `metrics-reader,ivan,Reads metrics,subset: metrics,contents:read,${date(-10)},Low,ops-kim,${date(80)},,yes,active,5010,U0IVAN,,`,
+    `release-notes,judy,Drafts release notes,subset: web,contents:read,${date(-85)},Low,ops-kim,${date(5)},,no,active,5011,U0JUDY,,`,
+    `terraform-plan,ken,Plans infrastructure changes,subset: infra,contents:read,${date(-78)},Reads infrastructure code,ops-sam,${date(12)},,yes,active,,,,ken@example.com`,
+    `long-lived-ci,olivia,CI for the mobile app,subset: mobile,contents:read,${date(-20)},Low,ops-kim,${date(480)},,yes,active,5013,,,`,
   ];
   return `${rows.join("\r\n")}\r\n`;
 }

@@ -33,6 +33,10 @@ async function main(): Promise<void> {
   const loopback = await startLoopback({ orgs: [DEMO_ORG] });
   try {
     seedDemoOrg(loopback.github, now);
+    // The workspace: the security lead who acts from the digest, and two owners the sweep tells directly.
+    loopback.slack.addUser({ id: "U0SAM", name: "sam" });
+    loopback.slack.addUser({ id: "U0JUDY", name: "judy" });
+    loopback.slack.addUser({ id: "U0KEN", name: "ken", email: "ken@example.com" });
     // report is the default mode everywhere; the demo asks for enforce, as a deployment must, and shows it.
     const env = { ...loopback.env, PATROL_MODE: "enforce", PATROL_DATA_DIR: join(dir, ".patrol") };
     const csv = join(dir, "approved-tokens.csv");
@@ -50,9 +54,38 @@ async function main(): Promise<void> {
     process.stdout.write(sweep.stdout);
     console.log(`(exit code ${sweep.code})`);
 
-    const messages = loopback.slack.posts().length;
-    console.log(bold(`\nSlack · #patrol (${messages} message${messages === 1 ? "" : "s"})`));
-    for (const post of loopback.slack.posts()) console.log(renderSlackMessage(post.args.blocks));
+    const channel = loopback.env.SLACK_CHANNEL;
+    const inChannel = loopback.slack.posts().filter((p) => p.args.channel === channel);
+    console.log(bold(`\nSlack · #patrol (${inChannel.length} message${inChannel.length === 1 ? "" : "s"})`));
+    for (const post of inChannel) console.log(renderSlackMessage(post.args.blocks));
+    for (const [id, name] of [
+      ["U0JUDY", "judy"],
+      ["U0KEN", "ken (found by the ledger's email)"],
+    ] as const) {
+      console.log(bold(`\nSlack · DM to @${name}`));
+      for (const dm of loopback.slack.dmsTo(id)) console.log(renderSlackMessage(dm.blocks));
+    }
+
+    console.log(bold(`\nSlack · @sam presses [Renewing] on release-notes`));
+    // The Lambdas' structured logs are for CloudWatch, not for this terminal.
+    process.env.POWERTOOLS_LOG_LEVEL ??= "WARN";
+    const { clickInDigest } = await import("./click");
+    const clicked = await clickInDigest(loopback, env, {
+      label: "Renewing",
+      tokenName: "release-notes",
+      user: { id: "U0SAM", name: "sam" },
+      org: DEMO_ORG,
+    });
+    console.log(
+      `  the endpoint answered ${clicked.status} in ${Math.round(clicked.ms)} ms; the worker did the rest:`,
+    );
+    for (const reply of clicked.replies) console.log(`  only @sam sees: ${reply}`);
+    const item = clicked.message.findIndex((b) => JSON.stringify(b).includes("*release-notes*"));
+    console.log(renderSlackMessage(clicked.message.slice(item, item + 2)));
+    const last = clicked.events.at(-1);
+    console.log(
+      `  ledger: ${JSON.stringify({ tokenName: clicked.entry?.tokenName, renew: clicked.entry?.renew, actor: last?.actor, action: last?.action, reason: last?.reason })}`,
+    );
 
     console.log(
       bold(

@@ -963,6 +963,7 @@ describe("patrol ledger export", () => {
         "neededUntil",
         "slack",
         "notes",
+        "email",
         "status",
         "firstSeenAt",
         "alertsSent",
@@ -978,7 +979,7 @@ describe("patrol ledger export", () => {
       ].sort(),
     );
 
-    // CSV: a BOM, CRLF, the 15 ledger columns then the audit columns, one row per entry.
+    // CSV: a BOM, CRLF, the 16 ledger columns then the audit columns, one row per entry.
     expect(csv.startsWith("\uFEFF")).toBe(true);
     expect(csv.endsWith("\r\n")).toBe(true);
     expect(csvHeader(csv)).toEqual([...EXPORT_COLUMNS]);
@@ -1230,7 +1231,7 @@ describe("export → import round trip", () => {
       ...CSV_COLUMNS,
       ...AUDIT_COLUMNS.filter((c) => !["updated_at", "updated_by", "version"].includes(c)),
     ];
-    expect(kept).toHaveLength(23);
+    expect(kept).toHaveLength(24);
     const pick = (row: Record<string, string>) => Object.fromEntries(kept.map((c) => [c, row[c]]));
     const byId = (rows: Record<string, string>[]) =>
       Object.fromEntries(rows.map((r) => [r.entry_id ?? "", pick(r)]));

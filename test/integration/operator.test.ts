@@ -369,5 +369,13 @@ describe("12–13. no warning to wonder about, a demo that tells the truth", () 
     const after = out.slice(exportAt).split("\n").slice(1, 3);
     for (const line of after) expect(() => JSON.parse(line)).not.toThrow();
     expect(out).toContain("$ PATROL_MODE=enforce patrol sweep");
+    // Owners told directly (one found by email), and one click carried out end to end.
+    expect(out).toMatch(/DM to @judy\n│ .*Your token release-notes for acme-corp expires in 5 days/);
+    expect(out).toMatch(/DM to @ken \(found by the ledger's email\)\n│ .*Your token terraform-plan/);
+    expect(out).toMatch(/the endpoint answered 200 in \d+ ms/);
+    expect(out).toContain("only @sam sees: Marked as being renewed.");
+    expect(out).toMatch(/Renewing: .* · @U0SAM · /);
+    expect(out).toContain('"renew":true,"actor":"slack:U0SAM (sam)"');
+    expect(out).not.toMatch(/"level":"INFO"/);
   }, 90_000);
 });

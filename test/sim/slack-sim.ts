@@ -306,6 +306,8 @@ export interface SlackSim {
   posts(): SlackCall[];
   /** Current messages of a channel, oldest first; without a channel, of every channel. */
   messages(channel?: string): SimMessage[];
+  /** The messages of the bot's DM with one user (opened by `conversations.open`), oldest first. */
+  dmsTo(userId: string): SimMessage[];
   /** Every in-place change of a message (chat.update, or a response_url with `replace_original`). */
   updates: SimMessageUpdate[];
   ephemerals: SimEphemeral[];
@@ -1233,6 +1235,10 @@ export async function startSlackSim(opts: SlackSimOptions = {}): Promise<SlackSi
     messages(channel) {
       if (channel !== undefined) return [...(channels.get(channel) ?? [])];
       return [...channels.values()].flat().sort((a, b) => compareTs(a.ts, b.ts));
+    },
+    dmsTo(userId) {
+      const channel = dms.get(userId);
+      return channel ? [...(channels.get(channel) ?? [])] : [];
     },
     updates,
     ephemerals,

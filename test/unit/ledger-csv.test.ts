@@ -49,6 +49,7 @@ function entry(overrides: Partial<LedgerEntry> = {}): LedgerEntry {
     renew: true,
     neededUntil: null,
     slack: "U0OPS",
+    email: "",
     notes: "",
     status: "active",
     firstSeenAt: "2025-01-02T03:04:05.000Z",
@@ -549,7 +550,7 @@ describe("ledgerCsv", () => {
     expect(lines[0]).toBe([...CSV_COLUMNS, ...AUDIT_COLUMNS].join(","));
     expect(lines[1]).toBe(
       "deploy-bot,octocat,deploys the api,subset: api,contents:read,2025-01-01T00:00:00.000Z,low,alice," +
-        "2025-12-31T00:00:00.000Z,,yes,active,101,U0OPS,,e-1,9001,,2025-01-02T03:04:05.000Z,,,,,2025-01-03T00:00:00.000Z,patrol,3",
+        "2025-12-31T00:00:00.000Z,,yes,active,101,U0OPS,,,e-1,9001,,2025-01-02T03:04:05.000Z,,,,,2025-01-03T00:00:00.000Z,patrol,3",
     );
     expect(lines[2]).toBe("");
     expect(lines).toHaveLength(3);

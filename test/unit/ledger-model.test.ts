@@ -173,6 +173,7 @@ describe("the field declaration", () => {
       "--renew",
       "--slack",
       "--notes",
+      "--email",
     ]);
   });
 

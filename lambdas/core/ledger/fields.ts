@@ -167,6 +167,18 @@ const slackText: TextForm<string> = {
   expected: "a Slack member id (U… or W…)",
 };
 
+/** Loose on purpose: Slack's `users.lookupByEmail` is the real check; this catches a name in the column. */
+const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+
+const emailText: TextForm<string> = {
+  parse: (text) =>
+    text.trim() === "" || EMAIL.test(text.trim())
+      ? ok(text.trim().toLowerCase())
+      : bad("is not an email address; expected name@example.com"),
+  format: (value) => value,
+  expected: "an email address (name@example.com)",
+};
+
 const loginText: TextForm<string> = {
   parse: (text) =>
     GITHUB_LOGIN.test(text.trim())
@@ -355,6 +367,15 @@ export const FIELDS = {
     csv: { column: "notes", spellings: ["note", "comments"] },
     option: { flag: "--notes", help: "anything else" },
     max: 4096,
+  }),
+  /** The owner's email: how the sweep finds their Slack id (once, then kept in `slack`) to tell them directly. */
+  email: field({
+    schema: z.string(),
+    initial: "",
+    text: emailText,
+    csv: { column: "email", spellings: ["owner email", "email address", "e-mail", "owner's email"] },
+    option: { flag: "--email", help: "the owner's email, to find them in Slack for expiry warnings" },
+    max: 254,
   }),
   entryId: field({
     schema: z.string().min(1),
