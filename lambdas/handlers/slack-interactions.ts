@@ -79,7 +79,10 @@ export function makeInteractionsHandler(
     const budget = runBudget(
       Math.min(ACK_BUDGET_MS, (context?.getRemainingTimeInMillis() ?? ACK_BUDGET_MS) - 200),
     );
-    const slack = deps.slackConsole(budget);
+    // The work (authorizing, opening a modal, handing on) ends a third early: should it fail or hang, the
+    // rest of Slack's 3 s is left to tell the clicker so through the click's response_url.
+    const slack = deps.slackConsole(budget.work);
+    let handingOn = false;
     try {
       const retry = event.headers?.["x-slack-retry-num"];
       logger.info("Slack interaction", {
@@ -91,6 +94,7 @@ export function makeInteractionsHandler(
         const { errors } = readSubmission(interaction);
         if (Object.keys(errors).length > 0)
           return answer(200, JSON.stringify({ response_action: "errors", errors }), true);
+        handingOn = true;
         await deps.dispatch({
           dedupeKey: `submit:${interaction.viewId}:${interaction.user.id}`,
           work: interaction,
@@ -102,6 +106,7 @@ export function makeInteractionsHandler(
         await openModal(deps, slack, interaction);
         return answer(200);
       }
+      handingOn = true;
       await deps.dispatch({
         dedupeKey: `click:${interaction.channel}:${interaction.messageTs}:${interaction.blockId}:${interaction.action}:${interaction.user.id}`,
         work: interaction,
@@ -110,10 +115,14 @@ export function makeInteractionsHandler(
     } catch (error) {
       logger.error("a Slack interaction could not be handed on", { error: messageOf(error) });
       if (interaction.type === "click" && interaction.responseUrl) {
-        await slack
+        await deps
+          .slackConsole(budget)
           .respond(
             interaction.responseUrl,
-            `patrol could not act on that: ${messageOf(error)}. Nothing was changed; try again.`,
+            // A hand-off that timed out may still have reached the worker: only a modal's failure is sure.
+            handingOn
+              ? `patrol could not hand that on: ${messageOf(error)}. Try again: however often a click arrives, it is carried out once.`
+              : `patrol could not act on that: ${messageOf(error)}. Nothing was changed; try again.`,
           )
           .catch(() => undefined);
       }

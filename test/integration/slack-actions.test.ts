@@ -418,6 +418,66 @@ describe("each action", () => {
   });
 });
 
+describe("Slack itself slow or busy while the endpoint answers", () => {
+  it("a views.open that answers late: the endpoint still answers within 3 s, the clicker is told, nothing changes", async () => {
+    const before = await entry("token-102");
+    world.loopback.slack.delayNext("views.open", 4_000);
+    const answer = await click("Register…", "token-102");
+    // The Function URL stands for Slack's 3 s: a handler still running then would have answered 502.
+    expect(answer.status).toBe(200);
+    const told = world.loopback.slack.responses.find((r) => r.clickId === answer.clickId);
+    expect(JSON.stringify(told?.body)).toMatch(
+      /patrol could not act on that: .*Nothing was changed; try again/,
+    );
+    expect(lambda.asyncRuns).toHaveLength(0);
+    expect(await entry("token-102")).toEqual(before);
+  });
+
+  it("a views.open refused with 429: the clicker is told Slack is busy, at once, and nothing changes", async () => {
+    const before = await entry("token-102");
+    world.loopback.slack.failNext(1, { error: "ratelimited", retryAfterSeconds: 30, method: "views.open" });
+    const answer = await click("Register…", "token-102");
+    // The Function URL stands for Slack's 3 s: a handler still running then would have answered 502.
+    expect(answer.status).toBe(200);
+    const told = world.loopback.slack.responses.find((r) => r.clickId === answer.clickId);
+    expect(JSON.stringify(told?.body)).toMatch(/patrol could not act on that: .*rate.?limit.*try again/i);
+    expect(world.loopback.slack.views).toHaveLength(0);
+    expect(lambda.asyncRuns).toHaveLength(0);
+    expect(await entry("token-102")).toEqual(before);
+  });
+
+  it("a hand-off Lambda refuses: answered 200, the clicker told to try again (a repeat is done once)", async () => {
+    const broken = await startFunctionUrl(
+      makeInteractionsHandler(async () => ({
+        signingSecret: SIGNING_SECRET,
+        approvers: approvers(),
+        slackConsole: (budget) =>
+          makeSlackConsole({ token: SLACK_TOKEN, apiUrl: world.env.SLACK_API_URL, budget }),
+        dispatch: makeAsyncInvoker("patrol-no-such-worker"),
+      })),
+      { timeoutMs: 3_000 },
+    );
+    try {
+      const before = await entry("token-101");
+      const answer = await world.loopback.slack.click({
+        url: broken.url,
+        signingSecret: SIGNING_SECRET,
+        label: "Revoke now",
+        user: SAM,
+        messageTs: digest().ts,
+        blockId: itemOf("token-101"),
+      });
+      expect(answer.status).toBe(200);
+      const told = world.loopback.slack.responses.find((r) => r.clickId === answer.clickId);
+      expect(JSON.stringify(told?.body)).toMatch(/patrol could not hand that on: .*it is carried out once/);
+      expect(lambda.asyncRuns).toHaveLength(0);
+      expect(await entry("token-101")).toEqual(before);
+    } finally {
+      await broken.close();
+    }
+  });
+});
+
 describe("a digest too long for one message", () => {
   it("attaches the full list in the thread; only shown or attached items count as sent", async () => {
     const now = Date.now();
