@@ -46,6 +46,8 @@ const EnvSchema = z.object({
   /** Live channels: Slack's signing secret (or its Secrets Manager ARN), who may act from Slack. */
   SLACK_SIGNING_SECRET: optionalText,
   SLACK_SIGNING_SECRET_ARN: optionalText,
+  GITHUB_WEBHOOK_SECRET: optionalText,
+  GITHUB_WEBHOOK_SECRET_ARN: optionalText,
   /** JSON `{ revoke, review, register, retire }`: Slack user (U…) or user group (S…) ids per kind. */
   PATROL_APPROVERS: optionalText,
   /** The worker Lambda that carries out Slack actions (invoked asynchronously by the endpoint). */

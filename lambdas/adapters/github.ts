@@ -160,8 +160,7 @@ function toClassicCredential(c: CredentialPayload): ClassicCredential {
  * The list routes for a filter. GitHub reads repeated `owner[]` / `token_id[]` parameters (Octokit would
  * join an array with commas), at most 10 owners or 50 token ids a request.
  */
-function grantRoutes(filter: GrantFilter = {}): string[] {
-  const base = "GET /orgs/{org}/personal-access-tokens";
+function filteredRoutes(base: string, filter: GrantFilter = {}): string[] {
   if (filter.owners?.length) {
     return batches(filter.owners, OWNER_FILTER_MAX).map(
       (owners) => `${base}?${owners.map((o) => `owner[]=${encodeURIComponent(o)}`).join("&")}`,
@@ -438,7 +437,7 @@ export function makeGitHubTokenSource(given: GitHubClientOptions): GrantSource {
       // grant twice, kept once.
       const seen = new Set<number>();
       try {
-        for (const route of grantRoutes(filter)) {
+        for (const route of filteredRoutes("GET /orgs/{org}/personal-access-tokens", filter)) {
           // Oldest first: a token created while the list is read lands on the last page, shifting nothing.
           const params = { org, per_page: PAGE_SIZE, sort: "created_at", direction: "asc" };
           await listPages<GrantPayload>(octokit, send, route, params, (items) => {
@@ -511,14 +510,15 @@ export function makeGitHubTokenSource(given: GitHubClientOptions): GrantSource {
       }
     },
 
-    async listRequests(org) {
+    async listRequests(org, filter) {
       const octokit = await clientFor(org);
       try {
-        const items = await octokit.paginate(octokit.rest.orgs.listPatGrantRequests, {
-          org,
-          per_page: PAGE_SIZE,
-        });
-        return items.map(toRequest);
+        const requests: PatRequest[] = [];
+        for (const route of filteredRoutes("GET /orgs/{org}/personal-access-token-requests", filter)) {
+          const items = await octokit.paginate<RequestPayload>(route, { org, per_page: PAGE_SIZE });
+          requests.push(...items.map(toRequest));
+        }
+        return requests;
       } catch (error) {
         throw describe(error, `listing the token requests of ${org}`);
       }

@@ -29,7 +29,8 @@ export interface GrantSource {
   removeClassicCredential(org: string, credentialId: number): Promise<void>;
   /** Approves or denies a pending request; a denial's reason (≤ 1,024 characters) is shown to the requester. */
   reviewRequest(org: string, requestId: number, action: "approve" | "deny", reason?: string): Promise<void>;
-  listRequests(org: string): Promise<PatRequest[]>;
+  /** Pending requests; `filter` narrows them with GitHub's own filters (a webhook's one token). */
+  listRequests(org: string, filter?: GrantFilter): Promise<PatRequest[]>;
   revokeGrants(org: string, patIds: readonly number[]): Promise<RevocationOutcome[]>;
   /**
    * Revokes leaked token values themselves, everywhere (GitHub's credential revocation API, 1,000 a

@@ -195,6 +195,30 @@ export function buildDigest(
 }
 
 /**
+ * A new request, as it arrives (a webhook): the same item a digest shows for a request (who, what access,
+ * the link to GitHub's review page) with its Approve… / Deny… buttons, under a header of its own.
+ */
+export function requestCard(
+  alert: Alert,
+  detail: ItemDetail | undefined,
+  org: string,
+  context: DigestContext,
+  now: Date,
+): SlackMessage {
+  return {
+    text: `patrol · ${org}: ${alert.owner} requests access for ${alert.tokenName}`,
+    blocks: [
+      {
+        type: "header",
+        text: { type: "plain_text", text: `patrol · ${org}: a token request`.slice(0, 150) },
+      },
+      { type: "section", text: { type: "mrkdwn", text: itemText(alert, detail, org, context, now) } },
+      actionsBlock(itemBlockId(alert), actionsFor(alert.kind), { org, entryId: alert.entryId }),
+    ],
+  };
+}
+
+/**
  * An owner's own expiry warning, sent by DM: what runs out and when, and how to renew it. The channel's
  * digest stays the team's view (with the buttons); this one only tells.
  */

@@ -5,6 +5,7 @@
  */
 import { createHmac, timingSafeEqual } from "node:crypto";
 import * as z from "zod";
+import { headerOf as header } from "./http";
 import { type FieldName, parseFieldText, REASON_MAX } from "./ledger/fields";
 import type { EntryFields } from "./ledger-ops";
 import {
@@ -23,12 +24,6 @@ export const MAX_SKEW_SECONDS = 5 * 60;
 export const MAX_BODY_BYTES = 256 * 1024;
 
 export type Verdict = { ok: true } | { ok: false; reason: string };
-
-function header(headers: Record<string, string | undefined>, name: string): string | undefined {
-  const wanted = name.toLowerCase();
-  for (const [key, value] of Object.entries(headers)) if (key.toLowerCase() === wanted) return value;
-  return undefined;
-}
 
 /** Whether Slack signed this body, now. The reasons name what failed, never the secret or a signature. */
 export function verifySlackSignature(

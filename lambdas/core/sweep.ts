@@ -2,7 +2,8 @@ import { formatPermissions, formatScope, permissionDrift, selectionExceeds } fro
 import { type ChangeContext, discoveredEntry, LedgerChanges, requestedEntry } from "./ledger/changes";
 import { newEntry } from "./ledger/fields";
 import { entryIdForToken } from "./ledger/ids";
-import { isLive } from "./ledger/lifecycle";
+import { isLive, LifecycleError } from "./ledger/lifecycle";
+import { LedgerIndex } from "./ledger/match";
 import type { Policy } from "./policy";
 import type {
   Alert,
@@ -592,6 +593,107 @@ function reconcileRequest(
     `access requested on GitHub (request ${request.requestId})`,
   );
   return entry.entryId;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Between sweeps: one request's news (a GitHub webhook), decided by the sweep's own matching
+
+/** What GitHub said happened to one request. `by` is who did it on GitHub (requester or reviewer). */
+export type RequestEvent =
+  | { action: "created"; request: PatRequest }
+  | { action: "approved"; request: PatRequest; by: string }
+  | { action: "denied" | "cancelled"; request: PatRequest; by: string };
+
+export interface RequestEventPlan {
+  writes: EntryWrite[];
+  /** The request's entry, when it has (or now gets) one. */
+  entryId: string | null;
+  /** What became of the event, in a sentence: for the log and the delivery's answer. */
+  outcome: string;
+}
+
+/**
+ * Token ids whose grants decide how a request of `owner`'s `tokenName` matches: an entry of that name whose
+ * token has run its course is renewed by the new token. A one-off writer lists these grants (one call,
+ * filtered by token id) so that it matches as the sweep would.
+ */
+export function renewalTokenIds(entries: readonly LedgerEntry[], owner: string, tokenName: string): number[] {
+  return new LedgerIndex(entries)
+    .withName(owner, tokenName)
+    .flatMap((e) => (e.tokenId === null ? [] : [e.tokenId]));
+}
+
+/**
+ * A request's news applied to the ledger between sweeps, by the sweep's own rules: a new request is pulled
+ * in (or renews an entry) as the sweep would pull it in; an approval makes the entry follow its grant; a
+ * denial or withdrawal closes the entry as `gone` with the reason. `grants` are GitHub's grants for the
+ * tokens involved (`renewalTokenIds`, and the request's own token after an approval). Anything the
+ * lifecycle does not let this writer do is left to the next sweep, which sees the whole org.
+ */
+export function planRequestEvent(
+  entries: readonly LedgerEntry[],
+  event: RequestEvent,
+  grants: readonly Grant[],
+  ctx: ChangeContext,
+): RequestEventPlan {
+  const changes = new LedgerChanges(entries, ctx);
+  const live = new Set(grants.filter((g) => !isExpired(g, ctx.now)).map((g) => g.tokenId));
+  const matcher = new Matcher(changes, (tokenId) => live.has(tokenId));
+  const { request } = event;
+  const id = request.requestId;
+  try {
+    if (event.action === "created") {
+      const entryId = reconcileRequest(changes, matcher, request, ctx);
+      return { writes: changes.writes(), entryId, outcome: `request ${id} recorded in ${entryId}` };
+    }
+    if (event.action === "approved") {
+      const grant = grants.find((g) => g.tokenId === request.tokenId);
+      if (!grant) {
+        const known = changes.index.match(request);
+        return {
+          writes: [],
+          entryId: known?.entryId ?? null,
+          outcome: `request ${id} approved, but GitHub does not list its grant yet: the next sweep records it`,
+        };
+      }
+      const entryId = reconcileGrant(changes, matcher, grant, ctx);
+      return {
+        writes: changes.writes(),
+        entryId,
+        outcome: `request ${id} approved by ${event.by}: ${entryId} follows grant ${grant.patId}`,
+      };
+    }
+    const known = changes.index.match(request);
+    const entryId = known?.entryId ?? reconcileRequest(changes, matcher, request, ctx);
+    const entry = changes.existing(entryId);
+    if (entry.status !== "requested" || (entry.requestId !== null && entry.requestId !== id)) {
+      return {
+        writes: changes.writes(),
+        entryId,
+        outcome: `request ${id} ${event.action}, but ${entryId} is ${entry.status}${entry.requestId !== id ? ` (request ${entry.requestId})` : ""}: nothing to close`,
+      };
+    }
+    changes.update(
+      entryId,
+      { status: "gone", requestId: id },
+      event.action,
+      event.action === "denied"
+        ? `request ${id} denied on GitHub by ${event.by}`
+        : `request ${id} withdrawn by its requester (${event.by})`,
+    );
+    return {
+      writes: changes.writes(),
+      entryId,
+      outcome: `request ${id} ${event.action}: ${entryId} is gone`,
+    };
+  } catch (error) {
+    if (!(error instanceof LifecycleError)) throw error;
+    return {
+      writes: [],
+      entryId: null,
+      outcome: `request ${id} ${event.action}: left to the next sweep (${error.message})`,
+    };
+  }
 }
 
 /**

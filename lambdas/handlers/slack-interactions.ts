@@ -1,6 +1,6 @@
 import { Logger } from "@aws-lambda-powertools/logger";
 import type { KnownBlock } from "@slack/types";
-import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from "aws-lambda";
+import type { APIGatewayProxyEventV2, Context } from "aws-lambda";
 import { type Budget, runBudget } from "../app/budget";
 import { messageOf } from "../app/log";
 import type { SlackConsole } from "../app/ports";
@@ -24,6 +24,8 @@ import {
   verifySlackSignature,
 } from "../core/slack-request";
 
+import { type Answer, answer, rawBody } from "./function-url";
+
 const logger = new Logger({ serviceName: "patrol" });
 
 /** Slack waits 3 s for the answer; what the endpoint does itself ends well inside that. */
@@ -38,13 +40,7 @@ export interface InteractionsDeps {
   dispatch: (work: SlackWork) => Promise<void>;
 }
 
-type Result = APIGatewayProxyStructuredResultV2;
-
-const answer = (statusCode: number, body = "", json = false): Result => ({
-  statusCode,
-  headers: { "content-type": json ? "application/json" : "text/plain; charset=utf-8" },
-  body,
-});
+type Result = Answer;
 
 /**
  * Slack's interactivity endpoint (a Lambda Function URL). The signature is checked on the raw body before
@@ -58,7 +54,7 @@ export function makeInteractionsHandler(
 ) {
   return async (event: APIGatewayProxyEventV2, context?: Context): Promise<Result> => {
     if (context) logger.addContext(context);
-    const raw = Buffer.from(event.body ?? "", event.isBase64Encoded ? "base64" : "utf8");
+    const raw = rawBody(event);
     if (raw.length > MAX_BODY_BYTES) return answer(413, `body over ${MAX_BODY_BYTES} bytes`);
     const deps = await getDeps();
     const verdict = verifySlackSignature(deps.signingSecret, event.headers ?? {}, raw, clock());

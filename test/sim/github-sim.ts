@@ -11,23 +11,31 @@
  * - GitHub's pagination (`per_page` ≤ 100, `Link` with prev/next/last/first), filters, validation (422),
  *   errors shaped like GitHub's, rate-limit headers (per installation or token; 403 when exhausted).
  * - Faults on demand (5xx, 403/429 with `retry-after`, slow answers) and a fixed latency for benchmarks.
+ * - The App's `personal_access_token_request` webhook: an org with `setWebhook` gets signed deliveries
+ *   (created, approved, denied, cancelled) as state changes, logged in `webhooks`, which can also lose,
+ *   redeliver and hand-craft deliveries for fault tests.
+ * - Enterprise Server's path prefix (`/api/v3`) when `pathPrefix` is given.
  *
- * Payloads are typed with `@octokit/openapi-types`, so they follow GitHub's published schema.
+ * Payloads are typed with `@octokit/openapi-types` and webhook payloads with
+ * `@octokit/openapi-webhooks-types`, so they follow GitHub's published schemas.
  * Lists are kept in ascending order (by `access_granted_at` / `created_at`, ties in insertion order) in
  * slot arrays with a Fenwick tree over live slots: an unfiltered page costs O(per_page · log N) however
  * many grants were revoked, and removal is O(log N).
  */
 import {
   createHash,
+  createHmac,
   createPublicKey,
   sign as cryptoSign,
   verify as cryptoVerify,
   generateKeyPairSync,
   type KeyObject,
   randomBytes,
+  randomUUID,
 } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { components } from "@octokit/openapi-types";
+import type { components as WebhookComponents } from "@octokit/openapi-webhooks-types";
 import { closeServer, listenLoopback, readBody } from "./http-util";
 
 type Schemas = components["schemas"];
@@ -41,6 +49,18 @@ export type AppPermissions = Schemas["app-permissions"];
 export type RepositoryPayload = Schemas["minimal-repository"];
 export type PatPermissions = GrantPayload["permissions"];
 export type RepositorySelection = GrantPayload["repository_selection"];
+
+type WebhookSchemas = WebhookComponents["schemas"];
+type SimpleInstallation = WebhookSchemas["simple-installation"];
+/** GitHub omits `installation` when the org has no installation of the App; the schema marks it required. */
+type WithOptionalInstallation<T> = Omit<T, "installation"> & { installation?: SimpleInstallation };
+/** The body of a `personal_access_token_request` delivery, by action. */
+export type PatRequestWebhookPayload =
+  | WebhookSchemas["webhook-personal-access-token-request-created"]
+  | WithOptionalInstallation<WebhookSchemas["webhook-personal-access-token-request-approved"]>
+  | WithOptionalInstallation<WebhookSchemas["webhook-personal-access-token-request-denied"]>
+  | WithOptionalInstallation<WebhookSchemas["webhook-personal-access-token-request-cancelled"]>;
+export type PatRequestAction = PatRequestWebhookPayload["action"];
 
 /**
  * GitHub Enterprise Cloud's `credential-authorization` schema. It is published only in GitHub's GHEC
@@ -79,11 +99,71 @@ export interface GitHubSimOptions {
   organizationIdLinks?: boolean;
   /** Enterprise Server: `POST /credentials/revoke` is authenticated (on github.com it must not be). */
   authenticatedCredentialRevocation?: boolean;
+  /**
+   * Enterprise Server: every route is served under this prefix only (GHES answers REST at
+   * `https://HOST/api/v3/…`); `url`, pagination links and `*_url` fields include it, other paths answer 404.
+   */
+  pathPrefix?: string;
+  /** How long a webhook delivery may take before it counts as failed; default 10 s, GitHub's limit. */
+  deliveryTimeoutMs?: number;
+}
+
+/** One webhook delivery, as GitHub's "Recent deliveries" shows it. */
+export interface SimDelivery {
+  /** The `X-GitHub-Delivery` GUID; a redelivery keeps it. */
+  id: string;
+  event: string;
+  /** The payload's `action` ("" for events without one, such as `ping`). */
+  action: string;
+  url: string;
+  /** As sent, with lower-case names. */
+  headers: Record<string, string>;
+  /** The exact bytes sent (after tampering, for a tampered hand-made delivery). */
+  body: string;
+  /** When it was sent (or lost), epoch ms. */
+  at: number;
+  redelivery: boolean;
+  /** The receiver's answer; absent when it never answered. */
+  status?: number;
+  ms?: number;
+  responseBody?: string;
+  /** Why the delivery failed without an answer: "timed out", a connection error, "simulator closed". */
+  error?: string;
+  /** Lost on GitHub's side (`loseNext`): recorded, never sent. */
+  lost?: boolean;
+}
+
+export interface WebhookLog {
+  /** In the order sent, lost ones included. */
+  deliveries: SimDelivery[];
+  /** Waits until no delivery is in flight. */
+  settled(): Promise<void>;
+  /** The next n automatic deliveries are lost: GitHub had a bad minute (it never retries on its own). */
+  loseNext(n: number): void;
+  /** Sends a recorded delivery again, as the "Redeliver" button does: same GUID, body and signature. */
+  redeliver(id: string, options?: { url?: string }): Promise<SimDelivery>;
+  /** A hand-made delivery for fault tests (default event `personal_access_token_request`). */
+  deliver(options: HandMadeDelivery): Promise<SimDelivery>;
+}
+
+export interface HandMadeDelivery {
+  url: string;
+  secret: string;
+  event?: string;
+  /** A string is sent byte for byte; an object as JSON. */
+  body: string | object;
+  /** default: a fresh GUID. */
+  deliveryId?: string;
+  /**
+   * "signature": signed with another secret; "no-signature": no `X-Hub-Signature-256`; "body": signed,
+   * then altered (a field added) before sending.
+   */
+  tamper?: "signature" | "no-signature" | "body";
 }
 
 export interface SimRequest {
   method: string;
-  /** Path without the query string, as requested. */
+  /** Path without the query string, as requested (with the `pathPrefix`, when set). */
   path: string;
   query: URLSearchParams;
   /** Status answered (set before the response is written). */
@@ -96,6 +176,7 @@ export interface SimRequest {
 
 export interface Fault {
   method?: string;
+  /** Matched against the path as requested (with the `pathPrefix`, when set), like `SimRequest.path`. */
   path: string | RegExp;
   /** Query parameters the request must carry too, e.g. `{ page: "3" }`. */
   query?: Record<string, string>;
@@ -110,7 +191,7 @@ export interface Fault {
 }
 
 export interface GitHubSim {
-  /** e.g. `http://127.0.0.1:PORT`, no trailing slash. */
+  /** e.g. `http://127.0.0.1:PORT` (then the `pathPrefix`, when set), no trailing slash. */
   url: string;
   /** Every request, in arrival order. */
   requests: SimRequest[];
@@ -122,6 +203,9 @@ export interface GitHubSim {
   readonly maxInFlight: number;
   /** Token values accepted by `POST /credentials/revoke`, in order. */
   revokedCredentials: string[];
+  /** Webhook deliveries of every org, and the controls of GitHub's side of them. */
+  webhooks: WebhookLog;
+  /** Stops the server and aborts deliveries in flight. */
   close(): Promise<void>;
 }
 
@@ -200,7 +284,21 @@ export interface SimOrg {
   readonly id: number;
   /** Returns the stored GitHub-shaped object (live: mutating it changes what the API answers). */
   addGrant(g: GrantSeed): GrantPayload;
+  /** Sends `created` when a webhook is set. */
   addRequest(r: RequestSeed): RequestPayload;
+  /**
+   * The requester withdraws a pending request: it leaves the listing and `cancelled` is sent when a webhook
+   * is set. False when it was not pending.
+   */
+  cancelRequest(requestId: number): boolean;
+  /**
+   * Where the App's webhook delivers this org's `personal_access_token_request` events; null stops them.
+   * Reviews through the REST API send `approved` (once the grant exists) or `denied`. An empty secret
+   * sends no `X-Hub-Signature-256`, as GitHub does for a hook without one.
+   */
+  setWebhook(hook: { url: string; secret: string } | null): void;
+  /** The login named as `sender` of `approved` / `denied` deliveries; default "octo-admin". */
+  reviewer: string;
   /**
    * Takes a grant out of the listing without patrol (revoked by hand in GitHub's settings, or lost by a bad
    * listing night); returns it, so that `addGrant` with its ids can list it again.
@@ -288,6 +386,9 @@ const MAX_TOKEN_ID_FILTERS = 50;
 const MAX_BULK_IDS = 100;
 const MAX_REASON_LENGTH = 1024;
 const ACCESS_RANK: Record<string, number> = { read: 1, write: 2, admin: 3 };
+const DELIVERY_TIMEOUT_MS = 10_000;
+const PAT_REQUEST_EVENT = "personal_access_token_request";
+const DEFAULT_REVIEWER = "octo-admin";
 
 // ---------------------------------------------------------------------------------------------------------
 // Small utilities
@@ -501,6 +602,7 @@ interface OrgState {
   /** Repository names of "subset" grants and requests, by pat_id / pat_request_id. */
   grantRepos: Map<number, string[]>;
   requestRepos: Map<number, string[]>;
+  hook: WebhookTarget | null;
   handle: SimOrg;
 }
 
@@ -573,6 +675,179 @@ function defaultFaultMessage(status: number): string {
 }
 
 // ---------------------------------------------------------------------------------------------------------
+// Webhook deliveries: GitHub's side of them (signing, sending, losing, redelivering), payloads aside
+
+interface WebhookTarget {
+  url: string;
+  secret: string;
+}
+
+interface WebhookSender extends WebhookLog {
+  /** An automatic delivery (lost instead while `loseNext` has some left); fire and forget. */
+  emit(target: WebhookTarget, event: string, payload: { action: string }): void;
+  /** Aborts deliveries in flight and waits for them. */
+  close(): Promise<void>;
+}
+
+function signBody(secret: string, body: string): string {
+  return `sha256=${createHmac("sha256", secret).update(body, "utf8").digest("hex")}`;
+}
+
+/** GitHub signs only when the hook has a secret. */
+function signatureHeader(secret: string | undefined, body: string): Record<string, string> {
+  return secret ? { "x-hub-signature-256": signBody(secret, body) } : {};
+}
+
+/** The secret a hand-made delivery is signed with: the receiver's, another one, or none. */
+function signingSecret(options: HandMadeDelivery): string | undefined {
+  if (options.tamper === "no-signature") return undefined;
+  return options.tamper === "signature" ? `${options.secret}-not` : options.secret;
+}
+
+function actionOf(body: string): string {
+  try {
+    const parsed: unknown = JSON.parse(body);
+    return isObject(parsed) && typeof parsed.action === "string" ? parsed.action : "";
+  } catch {
+    return "";
+  }
+}
+
+/** Changes what a JSON object says while leaving every other byte alone; other text gets a newline. */
+function alterBody(body: string): string {
+  return /}\s*$/.test(body) ? body.replace(/}(\s*)$/, ',"tampered":true}$1') : `${body}\n`;
+}
+
+function describeFailure(err: unknown, closed: boolean): string {
+  if (closed) return "simulator closed";
+  if (err instanceof Error && err.name === "TimeoutError") return "timed out";
+  const cause =
+    err instanceof Error ? (err.cause as { code?: string; message?: string } | undefined) : undefined;
+  return cause?.code ?? cause?.message ?? (err instanceof Error ? err.message : String(err));
+}
+
+function createWebhookSender(opts: { appId: number; timeoutMs: number }): WebhookSender {
+  const deliveries: SimDelivery[] = [];
+  const inFlight = new Set<Promise<void>>();
+  const closing = new AbortController();
+  // An App has one webhook, whichever org an event comes from.
+  const hookId = 400_000_000 + randomBytes(3).readUIntBE(0, 3);
+  const userAgent = `GitHub-Hookshot/${randomBytes(4).toString("hex").slice(0, 7)}`;
+  let toLose = 0;
+
+  function headersFor(event: string, deliveryId: string): Record<string, string> {
+    return {
+      "content-type": "application/json",
+      "user-agent": userAgent,
+      "x-github-event": event,
+      "x-github-delivery": deliveryId,
+      "x-github-hook-id": String(hookId),
+      "x-github-hook-installation-target-type": "integration",
+      "x-github-hook-installation-target-id": String(opts.appId),
+    };
+  }
+
+  /** Posts once and records the answer; never rejects (a failure is recorded in `error`). */
+  async function post(delivery: SimDelivery): Promise<void> {
+    const started = performance.now();
+    const signal = AbortSignal.any([AbortSignal.timeout(opts.timeoutMs), closing.signal]);
+    try {
+      const res = await fetch(delivery.url, {
+        method: "POST",
+        headers: delivery.headers,
+        body: delivery.body,
+        signal,
+        redirect: "manual",
+      });
+      delivery.status = res.status;
+      delivery.responseBody = await res.text();
+    } catch (err) {
+      delivery.error = describeFailure(err, closing.signal.aborted);
+    } finally {
+      delivery.ms = Math.round(performance.now() - started);
+    }
+  }
+
+  function send(delivery: SimDelivery): Promise<SimDelivery> {
+    deliveries.push(delivery);
+    const sending: Promise<void> = post(delivery).finally(() => inFlight.delete(sending));
+    inFlight.add(sending);
+    return sending.then(() => delivery);
+  }
+
+  async function settled(): Promise<void> {
+    while (inFlight.size > 0) await Promise.all([...inFlight]);
+  }
+
+  function record(fields: Omit<SimDelivery, "at" | "redelivery">): SimDelivery {
+    return { ...fields, at: Date.now(), redelivery: false };
+  }
+
+  return {
+    deliveries,
+    emit(target, event, payload) {
+      const body = JSON.stringify(payload);
+      const id = randomUUID();
+      const headers = { ...headersFor(event, id), ...signatureHeader(target.secret, body) };
+      const delivery = record({ id, event, action: payload.action, url: target.url, headers, body });
+      if (toLose > 0) {
+        toLose--;
+        deliveries.push({ ...delivery, lost: true });
+        return;
+      }
+      void send(delivery);
+    },
+    loseNext(n) {
+      toLose += n;
+    },
+    redeliver(id, options = {}) {
+      const original = deliveries.find((d) => d.id === id);
+      if (!original) return Promise.reject(new Error(`github-sim: no delivery ${id}`));
+      const { event, action, headers, body } = original;
+      return send({
+        id,
+        event,
+        action,
+        url: options.url ?? original.url,
+        headers,
+        body,
+        at: Date.now(),
+        redelivery: true,
+      });
+    },
+    deliver(options) {
+      const event = options.event ?? PAT_REQUEST_EVENT;
+      const id = options.deliveryId ?? randomUUID();
+      const signed = typeof options.body === "string" ? options.body : JSON.stringify(options.body);
+      const headers = { ...headersFor(event, id), ...signatureHeader(signingSecret(options), signed) };
+      const body = options.tamper === "body" ? alterBody(signed) : signed;
+      return send(record({ id, event, action: actionOf(signed), url: options.url, headers, body }));
+    },
+    settled,
+    async close() {
+      closing.abort();
+      await settled();
+    },
+  };
+}
+
+/** "/api/v3/" → "/api/v3"; none or "/" → "". */
+function normalizePathPrefix(prefix: string | undefined): string {
+  if (prefix === undefined || /^\/*$/.test(prefix)) return "";
+  if (!prefix.startsWith("/")) {
+    throw new Error(`github-sim: pathPrefix must start with "/": ${JSON.stringify(prefix)}`);
+  }
+  return prefix.replace(/\/+$/, "");
+}
+
+/** The path a route sees, or undefined when the request is outside the prefix. */
+function stripPathPrefix(prefix: string, pathname: string): string | undefined {
+  if (prefix === "") return pathname;
+  if (pathname === prefix) return "/";
+  return pathname.startsWith(`${prefix}/`) ? pathname.slice(prefix.length) : undefined;
+}
+
+// ---------------------------------------------------------------------------------------------------------
 // The simulator
 
 export async function startGitHubSim(opts: GitHubSimOptions = {}): Promise<GitHubSim> {
@@ -582,6 +857,11 @@ export async function startGitHubSim(opts: GitHubSimOptions = {}): Promise<GitHu
   const appKey: KeyObject | undefined = opts.app ? createPublicKey(opts.app.publicKeyPem) : undefined;
   const appSlug = opts.app?.slug ?? "patrol-sim";
   const startedAt = isoSeconds(Date.now());
+  const pathPrefix = normalizePathPrefix(opts.pathPrefix);
+  const webhooks = createWebhookSender({
+    appId: opts.app?.appId ?? 0,
+    timeoutMs: opts.deliveryTimeoutMs ?? DELIVERY_TIMEOUT_MS,
+  });
 
   const requests: SimRequest[] = [];
   const faults: (Fault & { left: number })[] = [];
@@ -696,6 +976,7 @@ export async function startGitHubSim(opts: GitHubSimOptions = {}): Promise<GitHu
       login: name,
       id,
       samlSso: false,
+      reviewer: DEFAULT_REVIEWER,
       unrevokable: new Set(),
       reviews: [],
       revokedPatIds: [],
@@ -740,7 +1021,17 @@ export async function startGitHubSim(opts: GitHubSimOptions = {}): Promise<GitHu
         };
         pending.add(request);
         if (r.repositories) requestRepos.set(requestIdValue, [...r.repositories]);
+        announceRequest(state, "created", request, requestRepos.get(requestIdValue), request.owner);
         return request;
+      },
+      cancelRequest(requestIdValue) {
+        const taken = takeRequest(state, requestIdValue);
+        if (!taken) return false;
+        announceRequest(state, "cancelled", taken.request, taken.repos, taken.request.owner);
+        return true;
+      },
+      setWebhook(hook) {
+        state.hook = hook ? { url: hook.url, secret: hook.secret } : null;
       },
       addCredentialAuthorization(c) {
         const cred: CredPayload = {
@@ -776,11 +1067,128 @@ export async function startGitHubSim(opts: GitHubSimOptions = {}): Promise<GitHu
       creds,
       grantRepos,
       requestRepos,
+      hook: null,
       handle,
     };
     orgs.set(lower, state);
     orgsById.set(id, state);
     return state;
+  }
+
+  /** Removes a pending request with its repository names (which the payload announcing it lists). */
+  function takeRequest(
+    org: OrgState,
+    requestIdValue: number,
+  ): { request: RequestPayload; repos: string[] | undefined } | undefined {
+    const request = org.requests.remove(requestIdValue);
+    if (!request) return undefined;
+    const repos = org.requestRepos.get(requestIdValue);
+    org.requestRepos.delete(requestIdValue);
+    return { request, repos };
+  }
+
+  function installationIdOf(org: OrgState): number | undefined {
+    for (const [installationId, orgLower] of installationsById) {
+      if (orgLower === org.login.toLowerCase()) return installationId;
+    }
+    return undefined;
+  }
+
+  // --- webhook payloads ----------------------------------------------------------------------------------
+
+  /** The REST schema allows int64 ids as bigint; the sim's are numbers, which the webhook schema requires. */
+  function webhookUser(account: SimpleUser): WebhookSchemas["simple-user"] {
+    return { ...account, id: Number(account.id) };
+  }
+
+  function webhookOrganization(org: OrgState): WebhookSchemas["organization-simple-webhooks"] {
+    const api = `${base}/orgs/${org.login}`;
+    return {
+      login: org.login,
+      id: org.id,
+      node_id: org.account.node_id,
+      url: api,
+      repos_url: `${api}/repos`,
+      events_url: `${api}/events`,
+      hooks_url: `${api}/hooks`,
+      issues_url: `${api}/issues`,
+      members_url: `${api}/members{/member}`,
+      public_members_url: `${api}/public_members{/member}`,
+      avatar_url: org.account.avatar_url,
+      description: null,
+    };
+  }
+
+  /** The request as the webhook shows it: no `reason` (the REST listing has one), repositories inline. */
+  function webhookPatRequest(
+    org: OrgState,
+    request: RequestPayload,
+    repos: string[] | undefined,
+  ): WebhookSchemas["personal-access-token-request"] {
+    const repositories =
+      request.repository_selection === "subset"
+        ? repositoriesOf(org, repos ?? []).map((r) => ({
+            full_name: r.full_name,
+            id: Number(r.id),
+            name: r.name,
+            node_id: r.node_id,
+            private: r.private,
+          }))
+        : null;
+    return {
+      id: request.id,
+      owner: webhookUser(request.owner),
+      // A new request adds every permission it asks for; nothing was approved before to upgrade.
+      permissions_added: structuredClone(request.permissions),
+      permissions_upgraded: {},
+      permissions_result: structuredClone(request.permissions),
+      repository_selection: request.repository_selection,
+      repository_count: repositories?.length ?? null,
+      repositories,
+      created_at: request.created_at,
+      token_id: request.token_id,
+      token_name: request.token_name,
+      token_expired: request.token_expired,
+      token_expires_at: request.token_expires_at,
+      token_last_used_at: request.token_last_used_at,
+    };
+  }
+
+  function webhookInstallation(org: OrgState): { installation?: SimpleInstallation } {
+    const id = installationIdOf(org);
+    if (id === undefined) return {};
+    return {
+      installation: { id, node_id: Buffer.from(`023:IntegrationInstallation${id}`).toString("base64") },
+    };
+  }
+
+  function patRequestPayload(
+    action: PatRequestAction,
+    org: OrgState,
+    request: RequestPayload,
+    repos: string[] | undefined,
+    sender: SimpleUser,
+  ): PatRequestWebhookPayload {
+    const common = {
+      personal_access_token_request: webhookPatRequest(org, request, repos),
+      organization: webhookOrganization(org),
+      sender: webhookUser(sender),
+    };
+    // GitHub leaves `installation` out of `created` deliveries.
+    if (action === "created") return { action, ...common };
+    return { action, ...common, ...webhookInstallation(org) };
+  }
+
+  /** Sends the org's webhook a `personal_access_token_request` delivery, when it has a webhook. */
+  function announceRequest(
+    org: OrgState,
+    action: PatRequestAction,
+    request: RequestPayload,
+    repos: string[] | undefined,
+    sender: SimpleUser,
+  ): void {
+    if (!org.hook) return;
+    webhooks.emit(org.hook, PAT_REQUEST_EVENT, patRequestPayload(action, org, request, repos, sender));
   }
 
   // --- authentication ------------------------------------------------------------------------------------
@@ -1318,10 +1726,9 @@ export async function startGitHubSim(opts: GitHubSimOptions = {}): Promise<GitHu
     action: "approve" | "deny",
     reason?: string,
   ): boolean {
-    const request = org.requests.remove(requestIdValue);
-    if (!request) return false;
-    const repos = org.requestRepos.get(requestIdValue);
-    org.requestRepos.delete(requestIdValue);
+    const taken = takeRequest(org, requestIdValue);
+    if (!taken) return false;
+    const { request, repos } = taken;
     org.handle.reviews.push(
       reason === undefined
         ? { requestId: requestIdValue, action }
@@ -1341,6 +1748,8 @@ export async function startGitHubSim(opts: GitHubSimOptions = {}): Promise<GitHu
         tokenLastUsedAt: request.token_last_used_at,
       });
     }
+    const reviewer = user(org.handle.reviewer);
+    announceRequest(org, action === "approve" ? "approved" : "denied", request, repos, reviewer);
     return true;
   }
 
@@ -1411,13 +1820,9 @@ export async function startGitHubSim(opts: GitHubSimOptions = {}): Promise<GitHu
     if (resource === "installation" && rest.length === 1 && method === "GET") {
       const refused = requireJwt(ctx.credential);
       if (refused) return refused;
-      if (!org) return notFound(DOCS.apps);
-      for (const [installationId, orgLower] of installationsById) {
-        if (orgLower === org.login.toLowerCase()) {
-          return { status: 200, body: installationPayload(installationId, org) };
-        }
-      }
-      return notFound(DOCS.apps);
+      const installationId = org ? installationIdOf(org) : undefined;
+      if (!org || installationId === undefined) return notFound(DOCS.apps);
+      return { status: 200, body: installationPayload(installationId, org) };
     }
 
     if (resource === "personal-access-tokens" || resource === "personal-access-token-requests") {
@@ -1621,13 +2026,15 @@ export async function startGitHubSim(opts: GitHubSimOptions = {}): Promise<GitHu
         ...rateHeaders,
       };
       const fault = takeFault(method, url.pathname, url.searchParams);
+      const routed = stripPathPrefix(pathPrefix, url.pathname);
       let reply: Reply;
       if (fault) reply = faultReply(fault);
+      else if (routed === undefined) reply = notFound();
       else if (exceeded) reply = error(403, `API rate limit exceeded for ${rate.who}.`, DOCS.rateLimit);
       else if (badJson) reply = error(400, "Problems parsing JSON", DOCS.rest);
       else {
         try {
-          reply = route({ method, path: url.pathname, query: url.searchParams, body, credential });
+          reply = route({ method, path: routed, query: url.searchParams, body, credential });
         } catch (err) {
           reply = error(500, `github-sim: ${err instanceof Error ? err.message : String(err)}`);
         }
@@ -1649,7 +2056,8 @@ export async function startGitHubSim(opts: GitHubSimOptions = {}): Promise<GitHu
     void handle(req, res);
   });
   const port = await listenLoopback(server);
-  base = `http://127.0.0.1:${port}`;
+  // Every URL the sim writes (links, `*_url` fields) starts with `base`, so they carry the prefix too.
+  base = `http://127.0.0.1:${port}${pathPrefix}`;
 
   for (const [orgName, installationId] of Object.entries(opts.installations ?? {})) {
     installationsById.set(installationId, getOrg(orgName).login.toLowerCase());
@@ -1669,7 +2077,9 @@ export async function startGitHubSim(opts: GitHubSimOptions = {}): Promise<GitHu
     },
     org: (name) => getOrg(name).handle,
     revokedCredentials,
+    webhooks,
     async close() {
+      await webhooks.close();
       for (const entry of timers) {
         clearTimeout(entry.timer);
         entry.resolve();

@@ -18,13 +18,19 @@ export interface Loopback {
  * A simulated GitHub (with a GitHub App installed on each org) and Slack on 127.0.0.1, and the
  * environment that points patrol at them. Used by the integration tests, the demo and the benchmark.
  */
-export async function startLoopback(options: { orgs: string[]; latencyMs?: number }): Promise<Loopback> {
+export async function startLoopback(options: {
+  orgs: string[];
+  latencyMs?: number;
+  /** Serve GitHub as Enterprise Server does, under e.g. "/api/v3" (`GITHUB_API_URL` then ends with it). */
+  githubPathPrefix?: string;
+}): Promise<Loopback> {
   const keys = generateAppKeyPair();
   const installations = Object.fromEntries(options.orgs.map((org, i) => [org, 90_000 + i]));
   const github = await startGitHubSim({
     app: { appId: SIM_APP_ID, publicKeyPem: keys.publicKeyPem },
     installations,
     ...(options.latencyMs !== undefined ? { latencyMs: options.latencyMs } : {}),
+    ...(options.githubPathPrefix !== undefined ? { pathPrefix: options.githubPathPrefix } : {}),
   });
   const slack = await startSlackSim({ validTokens: [SLACK_TOKEN] });
   return {

@@ -1,0 +1,280 @@
+/**
+ * Requests in seconds: the simulated GitHub org delivers signed `personal_access_token_request` webhooks
+ * (as a GitHub App's webhook does) to the real handler behind a Function URL; the handler records the
+ * request in the ledger (dynalite) and posts its card to the simulated Slack, within the one delivery.
+ */
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { makeWebhookHandler } from "../../lambdas/handlers/github-webhook";
+import { type Stage, stage, startWorld, type World } from "../faults/world";
+import { type FunctionUrl, startFunctionUrl } from "../sim/function-url";
+import { SLACK_CHANNEL } from "../sim/harness";
+
+const ORG = "acme";
+const SECRET = "whsec-test-0123456789";
+const DAY = 86_400_000;
+const iso = (ms: number) => new Date(ms).toISOString();
+
+let world: World;
+let s: Stage;
+let endpoint: FunctionUrl;
+
+beforeEach(async () => {
+  world = await startWorld([ORG]);
+  s = await stage(world);
+  const client = new DynamoDBClient({
+    endpoint: world.store.endpoint,
+    region: "us-east-1",
+    credentials: { accessKeyId: "test", secretAccessKey: "test" },
+  });
+  const handler = makeWebhookHandler(async () => ({ webhookSecret: SECRET, deps: s.deps }), {
+    tableName: s.table,
+    client,
+  });
+  // GitHub's 10 s: a handler still running then would answer 502, as GitHub would mark it failed.
+  endpoint = await startFunctionUrl(handler, { timeoutMs: 10_000 });
+  gh().setWebhook({ url: endpoint.url, secret: SECRET });
+});
+
+afterEach(async () => {
+  await endpoint?.close();
+  await world?.close();
+});
+
+const gh = () => world.loopback.github.org(ORG);
+const hooks = () => world.loopback.github.webhooks;
+const entries = () => s.ledger.load(ORG);
+const entryOf = async (tokenId: number) => (await entries()).find((e) => e.tokenId === tokenId);
+const cards = () =>
+  world.loopback.slack
+    .messages(SLACK_CHANNEL)
+    .filter((m) => JSON.stringify(m.blocks).includes("a token request"));
+
+function requestCi(extra: { reason?: string | null } = {}) {
+  return gh().addRequest({
+    tokenId: 701,
+    owner: "cat",
+    tokenName: "ci-bot",
+    reason: "CI publishes releases",
+    permissions: { repository: { contents: "write", metadata: "read" } },
+    repositories: ["api", "web"],
+    tokenExpiresAt: iso(Date.now() + 60 * DAY),
+    ...extra,
+  });
+}
+
+describe("a request created on GitHub", () => {
+  it("reaches the ledger and Slack within its one delivery", async () => {
+    const request = requestCi();
+    await hooks().settled();
+    const [delivery] = hooks().deliveries;
+    expect(delivery).toMatchObject({
+      event: "personal_access_token_request",
+      action: "created",
+      status: 200,
+    });
+    const entry = await entryOf(701);
+    expect(entry).toMatchObject({
+      status: "requested",
+      requestId: request.id,
+      owner: "cat",
+      tokenName: "ci-bot",
+      // The webhook carries no reason: the handler read it from GitHub's listing.
+      purpose: "CI publishes releases",
+      permissions: { "repository.contents": "write", "repository.metadata": "read" },
+    });
+    const history = await s.ledger.history(ORG, entry?.entryId ?? "");
+    expect(history[0]).toMatchObject({ actor: "github:cat", runId: `delivery:${delivery?.id}` });
+    const [card] = cards();
+    const body = JSON.stringify(card?.blocks);
+    expect(body).toContain("ci-bot");
+    expect(body).toContain("CI publishes releases");
+    expect(body).toContain("Approve…");
+    expect(body).toContain("Deny…");
+    expect(body).toContain(`/organizations/${ORG}/settings/personal-access-token-requests`);
+  });
+
+  it("a duplicate delivery (a redelivery of the same id) changes nothing and posts nothing", async () => {
+    requestCi();
+    await hooks().settled();
+    const first = hooks().deliveries[0];
+    const before = await entries();
+    const again = await hooks().redeliver(first?.id ?? "");
+    expect(again).toMatchObject({ status: 200, redelivery: true });
+    expect(again.responseBody).toBe(first?.responseBody);
+    expect(await entries()).toEqual(before);
+    expect(cards()).toHaveLength(1);
+  });
+
+  it("a wrong or missing signature, or a body altered after signing, is refused with 401 and nothing changes", async () => {
+    const body = JSON.stringify(createdPayload());
+    for (const tamper of ["signature", "no-signature", "body"] as const) {
+      const d = await hooks().deliver({
+        url: endpoint.url,
+        secret: SECRET,
+        event: "personal_access_token_request",
+        body,
+        tamper,
+      });
+      expect(d.status, tamper).toBe(401);
+    }
+    const wrongSecret = await hooks().deliver({
+      url: endpoint.url,
+      secret: "not-the-secret",
+      event: "personal_access_token_request",
+      body,
+    });
+    expect(wrongSecret.status).toBe(401);
+    expect(await entries()).toEqual([]);
+    expect(cards()).toEqual([]);
+  });
+
+  it("an oversized or malformed payload is refused with 400, naming what is wrong; nothing changes", async () => {
+    const huge = await hooks().deliver({
+      url: endpoint.url,
+      secret: SECRET,
+      event: "personal_access_token_request",
+      body: JSON.stringify({ ...createdPayload(), padding: "x".repeat(300 * 1024) }),
+    });
+    expect(huge.status).toBe(400);
+    expect(huge.responseBody).toMatch(/body over \d+ bytes/);
+    const notJson = await hooks().deliver({
+      url: endpoint.url,
+      secret: SECRET,
+      event: "personal_access_token_request",
+      body: "{not json",
+    });
+    expect(notJson).toMatchObject({ status: 400, responseBody: "the body is not JSON" });
+    const payload = createdPayload();
+    const noToken = {
+      ...payload,
+      personal_access_token_request: { ...payload.personal_access_token_request, token_id: "701" },
+    };
+    const wrongShape = await hooks().deliver({
+      url: endpoint.url,
+      secret: SECRET,
+      event: "personal_access_token_request",
+      body: JSON.stringify(noToken),
+    });
+    expect(wrongShape.status).toBe(400);
+    expect(wrongShape.responseBody).toContain("personal_access_token_request.token_id");
+    expect(await entries()).toEqual([]);
+  });
+
+  it("other events and actions are answered 200 and ignored", async () => {
+    const ping = await hooks().deliver({
+      url: endpoint.url,
+      secret: SECRET,
+      event: "ping",
+      body: JSON.stringify({ zen: "Keep it logically awesome." }),
+    });
+    expect(ping).toMatchObject({ status: 200, responseBody: "ignored: the ping event is not patrol's" });
+    const other = await hooks().deliver({
+      url: endpoint.url,
+      secret: SECRET,
+      event: "personal_access_token_request",
+      body: JSON.stringify({ ...createdPayload(), action: "edited" }),
+    });
+    expect(other.status).toBe(200);
+    expect(other.responseBody).toContain("ignored");
+    expect(await entries()).toEqual([]);
+  });
+});
+
+describe("a request reviewed or withdrawn", () => {
+  it("approved on GitHub: the entry follows its grant", async () => {
+    const request = requestCi();
+    await hooks().settled();
+    await s.deps.github.reviewRequest(ORG, request.id, "approve");
+    await hooks().settled();
+    expect(hooks().deliveries.map((d) => [d.action, d.status])).toEqual([
+      ["created", 200],
+      ["approved", 200],
+    ]);
+    const grant = gh()
+      .grants()
+      .find((g) => g.token_id === 701);
+    const entry = await entryOf(701);
+    expect(entry).toMatchObject({ status: "active", patId: grant?.id });
+    expect((await s.ledger.history(ORG, entry?.entryId ?? "")).at(-1)?.actor).toMatch(/^github:/);
+  });
+
+  it("denied or cancelled: the entry is gone, with the reason", async () => {
+    const denied = requestCi();
+    gh().addRequest({ tokenId: 702, owner: "dan", tokenName: "scratch", reason: "poking around" });
+    await hooks().settled();
+    await s.deps.github.reviewRequest(
+      ORG,
+      denied.id,
+      "deny",
+      "write access to main needs a reviewed GitHub App",
+    );
+    const scratch = gh()
+      .requests()
+      .find((r) => r.token_id === 702);
+    expect(gh().cancelRequest(scratch?.id ?? 0)).toBe(true);
+    await hooks().settled();
+    expect(hooks().deliveries.every((d) => d.status === 200)).toBe(true);
+    const ci = await entryOf(701);
+    expect(ci?.status).toBe("gone");
+    expect((await s.ledger.history(ORG, ci?.entryId ?? "")).at(-1)).toMatchObject({ action: "denied" });
+    const cancelled = await entryOf(702);
+    expect(cancelled?.status).toBe("gone");
+    expect((await s.ledger.history(ORG, cancelled?.entryId ?? "")).at(-1)?.reason).toMatch(
+      /withdrawn by its requester/,
+    );
+  });
+});
+
+describe("the nightly sweep stays the backstop", () => {
+  it("a lost delivery is picked up by the next sweep", async () => {
+    hooks().loseNext(1);
+    requestCi();
+    await hooks().settled();
+    expect(hooks().deliveries[0]?.lost).toBe(true);
+    expect(await entries()).toEqual([]);
+    const night = await s.sweep(ORG);
+    expect(night.error).toBeUndefined();
+    expect(await entryOf(701)).toMatchObject({ status: "requested", purpose: "CI publishes releases" });
+  });
+
+  it("GitHub unreachable while the reason is read: the request is still recorded, the sweep fills its purpose", async () => {
+    world.github.inject({
+      path: /personal-access-token-requests/,
+      times: Number.POSITIVE_INFINITY,
+      fault: { kind: "answer", status: 503 },
+    });
+    requestCi();
+    await hooks().settled();
+    expect(hooks().deliveries[0]?.status).toBe(200);
+    expect(await entryOf(701)).toMatchObject({ status: "requested", purpose: "" });
+    world.github.clear();
+    await s.sweep(ORG);
+    expect((await entryOf(701))?.purpose).toBe("CI publishes releases");
+  });
+});
+
+/** A `created` payload as GitHub sends it, for hand-made deliveries. */
+function createdPayload() {
+  return {
+    action: "created",
+    personal_access_token_request: {
+      id: 3999,
+      owner: { login: "cat", id: 1, type: "User" },
+      permissions_added: { repository: { contents: "write" } },
+      permissions_upgraded: {},
+      permissions_result: { repository: { contents: "write" } },
+      repository_selection: "all",
+      repository_count: null,
+      repositories: null,
+      created_at: iso(Date.now()),
+      token_id: 701,
+      token_name: "ci-bot",
+      token_expired: false,
+      token_expires_at: iso(Date.now() + 30 * DAY),
+      token_last_used_at: null,
+    },
+    organization: { login: ORG, id: 1 },
+    sender: { login: "cat", id: 1, type: "User" },
+  };
+}
