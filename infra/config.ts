@@ -154,6 +154,7 @@ const PatrolContextSchema = z
     githubAppSecretArn: secretArn.optional(),
     slackBotTokenSecretArn: secretArn.optional(),
     slackSigningSecretArn: secretArn.optional(),
+    githubWebhookSecretArn: secretArn.optional(),
     /** Who may act from Slack: `{ revoke, review, register, retire }`, Slack user (U…) or group (S…) ids. */
     approvers: z.preprocess(fromJsonString, ApproversSchema).optional(),
     logRetentionDays: z.preprocess(

@@ -4,6 +4,7 @@ import type { Construct } from "constructs";
 import { approversJson, type PatrolConfig, policyJson } from "./config";
 import { AlarmTopic } from "./constructs/alarm-topic";
 import { SweepAlarms } from "./constructs/alarms";
+import { GitHubWebhook } from "./constructs/github-webhook";
 import { LedgerTable } from "./constructs/ledger-table";
 import { OperatorsPolicy } from "./constructs/operators-policy";
 import { OrgSchedules } from "./constructs/org-schedules";
@@ -51,13 +52,14 @@ export interface PatrolStackProps extends StackProps {
   config: PatrolConfig;
 }
 
-/** patrol in one stack: the ledger, the two secrets, the Lambdas, a schedule per org and the alarms. */
+/** patrol in one stack: the ledger, the secrets, the Lambdas and their two URLs, a schedule per org, the alarms. */
 export class PatrolStack extends Stack {
   readonly ledger: LedgerTable;
   readonly secrets: PatrolSecrets;
   readonly sweep: PatrolFunction;
   readonly revoke: PatrolFunction;
   readonly slack: SlackConsole;
+  readonly webhook: GitHubWebhook;
   readonly schedules: OrgSchedules;
   readonly alarms: SweepAlarms;
 
@@ -71,6 +73,7 @@ export class PatrolStack extends Stack {
       githubAppSecretArn: config.githubAppSecretArn,
       slackBotTokenSecretArn: config.slackBotTokenSecretArn,
       slackSigningSecretArn: config.slackSigningSecretArn,
+      githubWebhookSecretArn: config.githubWebhookSecretArn,
     });
 
     // What every patrol Lambda reads (lambdas/config.ts): names and ARNs, never a secret's value.
@@ -105,6 +108,16 @@ export class PatrolStack extends Stack {
       githubAppSecret: this.secrets.githubApp,
       slackBotToken: this.secrets.slackBotToken,
       slackSigningSecret: this.secrets.slackSigningSecret,
+      memorySize: MEMORY_MB,
+      logRetention: config.logRetentionDays as RetentionDays,
+    });
+    this.webhook = new GitHubWebhook(this, "Webhook", {
+      stackName: this.stackName,
+      environment,
+      ledger: this.ledger,
+      githubAppSecret: this.secrets.githubApp,
+      slackBotToken: this.secrets.slackBotToken,
+      webhookSecret: this.secrets.githubWebhookSecret,
       memorySize: MEMORY_MB,
       logRetention: config.logRetentionDays as RetentionDays,
     });
@@ -156,6 +169,11 @@ export class PatrolStack extends Stack {
       SlackSigningSecretArn: [
         this.secrets.slackSigningSecret.secretArn,
         "put the Slack app's signing secret here",
+      ],
+      GitHubWebhookUrl: [this.webhook.url, "the GitHub App's Webhook URL (README: Requests)"],
+      GitHubWebhookSecretArn: [
+        this.secrets.githubWebhookSecret.secretArn,
+        "put the GitHub App's webhook secret here",
       ],
     };
     for (const [id, [value, description]] of Object.entries(outputs)) {

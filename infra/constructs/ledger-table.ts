@@ -1,12 +1,12 @@
 import { RemovalPolicy } from "aws-cdk-lib";
 import { AttributeType, BillingMode, Table, TableEncryption } from "aws-cdk-lib/aws-dynamodb";
-import type { IGrantable } from "aws-cdk-lib/aws-iam";
+import { Grant, type IGrantable } from "aws-cdk-lib/aws-iam";
 import { Construct } from "constructs";
 
 /**
  * What the ledger adapter (lambdas/adapters/ledger.ts) does to the table: one Query per org, conditional
- * PutItem per entry, BatchWriteItem for events. Nothing updates or deletes in place, so the Lambdas are not
- * allowed to (test/infra checks this list against the commands the adapters send).
+ * PutItem per entry, BatchWriteItem for events. Nothing updates or deletes an entry or event in place, so the
+ * Lambdas are not allowed to (test/infra checks this list against the commands the adapters send).
  */
 export const LEDGER_ACTIONS = [
   "dynamodb:Query",
@@ -14,6 +14,12 @@ export const LEDGER_ACTIONS = [
   "dynamodb:PutItem",
   "dynamodb:BatchWriteItem",
 ] as const;
+
+/**
+ * What Powertools Idempotency's DynamoDB persistence layer does besides the ledger's actions: it marks a
+ * record done (UpdateItem) and drops the record of a call that failed (DeleteItem), so a retry runs again.
+ */
+export const IDEMPOTENCY_ACTIONS = ["dynamodb:UpdateItem", "dynamodb:DeleteItem"] as const;
 
 /**
  * The ledger: one table, `pk` (ORG#<org>) and `sk` (ENTRY#… / EVENT#…), as lambdas/adapters/ledger.ts
@@ -39,5 +45,19 @@ export class LedgerTable extends Construct {
   /** Read and write the ledger's items: exactly this table, exactly the adapter's actions. */
   grantLedgerAccess(grantee: IGrantable): void {
     this.table.grant(grantee, ...LEDGER_ACTIONS);
+  }
+
+  /**
+   * Update and delete the Powertools Idempotency records kept under partition `pk`, and no other item:
+   * the ledger's own entries and events stay write-once for this grantee (`dynamodb:LeadingKeys`).
+   * Reading and creating the records is `grantLedgerAccess`'s GetItem and PutItem.
+   */
+  grantIdempotencyRecords(grantee: IGrantable, pk: string): void {
+    Grant.addToPrincipal({
+      grantee,
+      actions: [...IDEMPOTENCY_ACTIONS],
+      resourceArns: [this.table.tableArn],
+      conditions: { "ForAllValues:StringEquals": { "dynamodb:LeadingKeys": [pk] } },
+    });
   }
 }

@@ -101,7 +101,7 @@ export class PatrolFunction extends Construct {
     Validations.of(role).acknowledge({
       id: "AwsSolutions-IAM5[Resource::*]",
       reason:
-        "X-Ray tracing: xray:PutTraceSegments and xray:PutTelemetryRecords support no resource-level permissions, so Tracing.ACTIVE grants them on *. Every other statement of this role names its log group, the ledger table or one of the two secrets.",
+        "X-Ray tracing: xray:PutTraceSegments and xray:PutTelemetryRecords support no resource-level permissions, so Tracing.ACTIVE grants them on *. Every other statement of this role names its log group, the ledger table, a Lambda or the secrets it reads.",
     });
   }
 }

@@ -7,10 +7,11 @@ export interface PatrolSecretsProps {
   githubAppSecretArn?: string | undefined;
   slackBotTokenSecretArn?: string | undefined;
   slackSigningSecretArn?: string | undefined;
+  githubWebhookSecretArn?: string | undefined;
 }
 
 /**
- * The two secrets the Lambdas read. Created without a value in code: CloudFormation fills each with a
+ * The four secrets the Lambdas read. Created without a value in code: CloudFormation fills each with a
  * random placeholder, which the operator replaces (`aws secretsmanager put-secret-value`, see README).
  * Or imported by ARN from context when they already exist.
  */
@@ -21,6 +22,8 @@ export class PatrolSecrets extends Construct {
   readonly slackBotToken: ISecret;
   /** The Slack app's signing secret, as plain text: what proves a click came from Slack. */
   readonly slackSigningSecret: ISecret;
+  /** The GitHub App's webhook secret, as plain text: what proves a delivery came from GitHub. */
+  readonly githubWebhookSecret: ISecret;
 
   constructor(scope: Construct, id: string, props: PatrolSecretsProps) {
     super(scope, id);
@@ -39,6 +42,11 @@ export class PatrolSecrets extends Construct {
       props.slackSigningSecretArn,
       "patrol: the Slack app's signing secret (Basic Information, App Credentials)",
     );
+    this.githubWebhookSecret = this.secret(
+      "GitHubWebhookSecret",
+      props.githubWebhookSecretArn,
+      "patrol: the GitHub App's webhook secret (App settings, Webhook secret)",
+    );
   }
 
   private secret(id: string, arn: string | undefined, description: string): ISecret {
@@ -47,7 +55,7 @@ export class PatrolSecrets extends Construct {
     Validations.of(secret).acknowledge({
       id: "AwsSolutions-SMG4",
       reason:
-        "No automatic rotation: a GitHub App private key and a Slack bot token or signing secret can only be issued in the GitHub and Slack consoles, so they are rotated by hand there and put here (README, Rotate the secrets).",
+        "No automatic rotation: a GitHub App private key or webhook secret and a Slack bot token or signing secret are set in the GitHub and Slack consoles, so they are rotated by hand there and put here (README, Rotate the secrets).",
     });
     return secret;
   }

@@ -3,6 +3,7 @@ import { PolicyStatement } from "aws-cdk-lib/aws-iam";
 import { FunctionUrlAuthType, type IFunction } from "aws-cdk-lib/aws-lambda";
 import type { ISecret } from "aws-cdk-lib/aws-secretsmanager";
 import { Construct } from "constructs";
+import { IDEMPOTENCY_PARTITIONS } from "../../lambdas/core/idempotency";
 import type { LedgerTable } from "./ledger-table";
 import { PatrolFunction, type PatrolFunctionProps } from "./patrol-function";
 
@@ -45,6 +46,8 @@ export class SlackConsole extends Construct {
       reservedConcurrentExecutions: 5,
     });
     props.ledger.grantLedgerAccess(this.worker.function);
+    // Powertools Idempotency marks a click done (UpdateItem) or drops a failed one's record (DeleteItem).
+    props.ledger.grantIdempotencyRecords(this.worker.function, IDEMPOTENCY_PARTITIONS.slackWorker);
     props.githubAppSecret.grantRead(this.worker.function);
     props.slackBotToken.grantRead(this.worker.function);
 

@@ -79,6 +79,11 @@ export interface ReviewRequest {
   fields: EntryFields;
   /** A denial's reason is shown to the requester by GitHub. */
   reason: string;
+  /**
+   * What GitHub is told with the decision (and shows the requester): by default a denial's reason and
+   * nothing with an approval; a rule's decision always says why.
+   */
+  githubReason?: string;
 }
 
 /**
@@ -107,12 +112,8 @@ export async function reviewRequest(
     return { writes: plan.writes, result: plan.entry.entryId };
   });
   if (intent.unresolved[0]) throw new LedgerConflictError(`${intent.unresolved[0].message}; try again`);
-  await github.reviewRequest(
-    actor.org,
-    review.requestId,
-    review.decision,
-    review.decision === "deny" ? review.reason : undefined,
-  );
+  const told = review.githubReason ?? (review.decision === "deny" ? review.reason : undefined);
+  await github.reviewRequest(actor.org, review.requestId, review.decision, told || undefined);
   const entryId = intent.result;
   const done = await commit(ledger, actor.org, view, (current) => ({
     writes: completeReview([...current.values()], entryId, review.decision, review.reason, ctx),

@@ -1,9 +1,12 @@
 import { requestCard } from "../core/digest";
 import type { ChangeContext } from "../core/ledger/changes";
+import type { Policy } from "../core/policy";
+import { decideByRules, type RuleDecision } from "../core/request-rules";
 import { githubWebUrl } from "../core/slack-console";
 import { markAlertsDelivered, planRequestEvent, type RequestEvent, renewalTokenIds } from "../core/sweep";
 import type { Alert, LedgerEntry, PatRequest } from "../core/types";
 import { commit, pick } from "./commit";
+import { reviewRequest } from "./keep-register";
 import { type Log, messageOf } from "./log";
 import type { GrantSource, Ledger, Notifier } from "./ports";
 
@@ -13,6 +16,8 @@ export interface RequestWebhookDeps {
   /** With Slack configured, a new request is posted as a card with Approve… / Deny…. */
   notifier?: Notifier;
   githubApiUrl?: string | undefined;
+  /** Its `requestRules` decide the routine requests as they arrive. */
+  policy: Pick<Policy, "requestRules">;
   log?: Log;
 }
 
@@ -22,6 +27,8 @@ export interface DeliveryOutcome {
   entryId: string | null;
   /** A new request's card in Slack. */
   card?: "posted" | "not configured" | "failed";
+  /** The rule that decided a new request, and what it decided. */
+  rule?: { name: string; decision: "approve" | "deny"; reason: string };
 }
 
 /** The ledger changed under the delivery on every try: GitHub is told it failed, and the sweep catches up. */
@@ -39,7 +46,7 @@ export async function takeRequestEvent(
   deps: RequestWebhookDeps,
   org: string,
   event: RequestEvent,
-  context: { deliveryId: string; now: Date },
+  context: { deliveryId: string; now: Date; repositoryCount?: number | null },
 ): Promise<DeliveryOutcome> {
   const entries = await deps.ledger.load(org);
   const view = new Map(entries.map((e) => [e.entryId, e]));
@@ -73,7 +80,43 @@ export async function takeRequestEvent(
   if (event.action !== "created" || !entryId) return { outcome, entryId };
   const entry = view.get(entryId);
   if (entry?.status !== "requested") return { outcome, entryId };
-  return { outcome, entryId, card: await postCard(deps, org, entry, request, ctx) };
+  const decided = decideByRules(deps.policy.requestRules, {
+    request,
+    repositoryCount: context.repositoryCount ?? null,
+  });
+  if (!decided) return { outcome, entryId, card: await postCard(deps, org, entry, request, ctx) };
+  const ruled = await applyRule(deps, org, request, decided, ctx);
+  return { ...ruled, card: await postCard(deps, org, view.get(entryId) ?? entry, request, ctx, decided) };
+}
+
+/**
+ * A rule's decision carried out as a person's review is (`patrol ledger approve`/`deny`): the intent and
+ * the rule as actor recorded first, then GitHub told, with the reason, then the outcome recorded.
+ */
+async function applyRule(
+  deps: RequestWebhookDeps,
+  org: string,
+  request: PatRequest,
+  decided: RuleDecision,
+  ctx: ChangeContext,
+): Promise<DeliveryOutcome> {
+  const { entry } = await reviewRequest(
+    deps,
+    { org, by: decided.actor, writer: "review", runId: ctx.runId ?? "rule", now: ctx.now },
+    {
+      requestId: request.requestId,
+      decision: decided.decision,
+      fields: decided.decision === "approve" ? { risks: decided.risks } : {},
+      reason: decided.reason,
+      githubReason: decided.reason,
+    },
+  );
+  const done = decided.decision === "approve" ? "approved" : "denied";
+  return {
+    outcome: `request ${request.requestId} ${done} by rule ${decided.rule.name}: ${entry.entryId} is ${entry.status}`,
+    entryId: entry.entryId,
+    rule: { name: decided.rule.name, decision: decided.decision, reason: decided.reason },
+  };
 }
 
 /** The request as GitHub lists it, with the requester's reason; the webhook's own copy if it cannot be read. */
@@ -102,6 +145,7 @@ async function postCard(
   entry: LedgerEntry,
   request: PatRequest,
   ctx: ChangeContext,
+  decided?: RuleDecision,
 ): Promise<DeliveryOutcome["card"]> {
   if (!deps.notifier) return "not configured";
   const key = requestCardKey(request.requestId);
@@ -133,6 +177,7 @@ async function postCard(
         org,
         { webUrl: githubWebUrl(deps.githubApiUrl), details: () => detail },
         ctx.now,
+        decided,
       ),
     );
   } catch (error) {

@@ -204,16 +204,35 @@ export function requestCard(
   org: string,
   context: DigestContext,
   now: Date,
+  /** A rule decided it: the card says so, by which rule and why, in place of the buttons. */
+  decided?: { decision: "approve" | "deny"; reason: string; rule: { name: string } },
 ): SlackMessage {
+  const outcome: KnownBlock = decided
+    ? {
+        type: "context",
+        elements: [
+          {
+            type: "mrkdwn",
+            text: `${decided.decision === "approve" ? ":white_check_mark: *Approved*" : ":no_entry_sign: *Denied*"} by rule \`${escapeMrkdwn(decided.rule.name)}\`: ${escapeMrkdwn(decided.reason)}`.slice(
+              0,
+              MAX_SECTION_CHARS,
+            ),
+          },
+        ],
+      }
+    : actionsBlock(itemBlockId(alert), actionsFor(alert.kind), { org, entryId: alert.entryId });
+  const ruled = decided
+    ? ` (${decided.decision === "approve" ? "approved" : "denied"} by rule ${decided.rule.name})`
+    : "";
   return {
-    text: `patrol · ${org}: ${alert.owner} requests access for ${alert.tokenName}`,
+    text: `patrol · ${org}: ${alert.owner} requests access for ${alert.tokenName}${ruled}`,
     blocks: [
       {
         type: "header",
         text: { type: "plain_text", text: `patrol · ${org}: a token request`.slice(0, 150) },
       },
       { type: "section", text: { type: "mrkdwn", text: itemText(alert, detail, org, context, now) } },
-      actionsBlock(itemBlockId(alert), actionsFor(alert.kind), { org, entryId: alert.entryId }),
+      outcome,
     ],
   };
 }

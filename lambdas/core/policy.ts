@@ -1,4 +1,5 @@
 import * as z from "zod";
+import { RequestRulesSchema } from "./request-rules";
 
 /**
  * The sweep's policy: one schema, safe defaults. Out of the box patrol reports only; in `enforce` mode it
@@ -45,6 +46,8 @@ export const PolicySchema = z
      */
     suspectListingShare: z.number().min(0).max(1).default(0.2),
     suspectListingMinimum: z.number().int().positive().default(3),
+    /** Approval rules for new requests (lambdas/core/request-rules.ts): none by default, a person decides. */
+    requestRules: RequestRulesSchema,
   })
   .strict();
 

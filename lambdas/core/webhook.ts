@@ -51,6 +51,7 @@ const PayloadSchema = z.object({
     token_name: z.string().min(1),
     token_expired: z.boolean(),
     token_expires_at: z.string().nullable(),
+    repository_count: z.number().int().nonnegative().nullable().optional(),
   }),
   organization: z.object({ login: z.string().min(1) }),
   sender: z.object({ login: z.string().min(1) }).optional(),
@@ -58,7 +59,14 @@ const PayloadSchema = z.object({
 
 export type ParsedDelivery =
   | { kind: "ignored"; why: string }
-  | { kind: "request"; org: string; event: RequestEvent; sender: string };
+  | {
+      kind: "request";
+      org: string;
+      event: RequestEvent;
+      sender: string;
+      /** For a `subset` selection, how many repositories (the REST listing does not say). */
+      repositoryCount: number | null;
+    };
 
 function iso(value: string | null): string | null {
   if (value === null) return null;
@@ -105,5 +113,11 @@ export function parseDelivery(event: string, raw: Buffer): ParsedDelivery {
   const typed = action as (typeof ACTIONS)[number];
   const requestEvent: RequestEvent =
     typed === "created" ? { action: typed, request } : { action: typed, request, by };
-  return { kind: "request", org: organization.login, event: requestEvent, sender: by };
+  return {
+    kind: "request",
+    org: organization.login,
+    event: requestEvent,
+    sender: by,
+    repositoryCount: r.repository_count ?? null,
+  };
 }

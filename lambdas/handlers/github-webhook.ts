@@ -14,6 +14,7 @@ import { messageOf } from "../app/log";
 import { type DeliveryOutcome, takeRequestEvent } from "../app/request-webhook";
 import { secretOrValue } from "../app/secrets";
 import { ConfigError, parseEnv } from "../config";
+import { IDEMPOTENCY_PARTITIONS } from "../core/idempotency";
 import type { RequestEvent } from "../core/sweep";
 import { DeliveryError, MAX_DELIVERY_BYTES, parseDelivery, readDeliveryHeaders } from "../core/webhook";
 import { type Answer, answer, rawBody } from "./function-url";
@@ -23,7 +24,7 @@ const logger = new Logger({ serviceName: "patrol" });
 /** GitHub marks a delivery failed after 10 s; what the endpoint does ends well inside that. */
 export const DELIVERY_BUDGET_MS = 8_000;
 /** Where deliveries already taken are remembered: items of their own in the ledger table. */
-export const IDEMPOTENCY_PK = "IDEMPOTENCY#github-webhook";
+export const IDEMPOTENCY_PK = IDEMPOTENCY_PARTITIONS.githubWebhook;
 /** A redelivery is a person's action, within days; a week covers it. */
 const REMEMBER_S = 7 * 86_400;
 
@@ -37,6 +38,7 @@ interface Delivery {
   deliveryId: string;
   org: string;
   event: RequestEvent;
+  repositoryCount: number | null;
 }
 
 /**
@@ -73,6 +75,7 @@ export function makeWebhookHandler(
         return await takeRequestEvent({ ...deps, log: logger }, delivery.org, delivery.event, {
           deliveryId: delivery.deliveryId,
           now: clock(),
+          repositoryCount: delivery.repositoryCount,
         });
       } finally {
         budget.end();
@@ -119,7 +122,12 @@ export function makeWebhookHandler(
     );
     try {
       const outcome = await take(
-        { deliveryId: headers.deliveryId, org: parsed.org, event: parsed.event },
+        {
+          deliveryId: headers.deliveryId,
+          org: parsed.org,
+          event: parsed.event,
+          repositoryCount: parsed.repositoryCount,
+        },
         { deps, remainingMs },
       );
       return answer(200, JSON.stringify(outcome), true);

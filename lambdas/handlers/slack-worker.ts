@@ -7,12 +7,13 @@ import { DEFAULT_INVOCATION_MS, invocationBudget } from "../app/budget";
 import { type Deps, lazyDepsFromEnvironment } from "../app/deps";
 import { type ActionOutcome, carryOut, parseSlackWork } from "../app/slack-action";
 import { ConfigError, parseApproversEnv, parseEnv } from "../config";
+import { IDEMPOTENCY_PARTITIONS } from "../core/idempotency";
 import type { Approvers } from "../core/slack-console";
 
 const logger = new Logger({ serviceName: "patrol" });
 
 /** Where the worker remembers what it did: items of their own in the ledger table, never an entry's. */
-export const IDEMPOTENCY_PK = "IDEMPOTENCY#slack-worker";
+export const IDEMPOTENCY_PK = IDEMPOTENCY_PARTITIONS.slackWorker;
 /** A double click or a Slack retry arrives within seconds; an hour covers them with room to spare. */
 const REMEMBER_S = 3600;
 

@@ -24,6 +24,7 @@ export const LAMBDA_ENTRIES = {
   revoke: "lambdas/handlers/revoke.ts",
   slackInteractions: "lambdas/handlers/slack-interactions.ts",
   slackWorker: "lambdas/handlers/slack-worker.ts",
+  githubWebhook: "lambdas/handlers/github-webhook.ts",
 } as const;
 
 export const CHILD_ENTRIES = {

@@ -197,6 +197,7 @@ describe("the bundles in the cloud assembly", () => {
     for (const [name, fn] of [
       ["sweep", synth.stack.sweep.function],
       ["revoke", synth.stack.revoke.function],
+      ["github-webhook", synth.stack.webhook.endpoint.function],
     ] as const) {
       const bundle = bundleOf(fn);
       const map = statSync(`${bundle.file}.map`).size;

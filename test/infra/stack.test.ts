@@ -1,10 +1,14 @@
 import { readdirSync, readFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import { Validations } from "aws-cdk-lib";
 import { Match } from "aws-cdk-lib/assertions";
 import { AwsSolutionsChecks } from "cdk-nag";
 import type { IConstruct } from "constructs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { LEDGER_ACTIONS } from "../../infra/constructs/ledger-table";
+import { IDEMPOTENCY_ACTIONS, LEDGER_ACTIONS } from "../../infra/constructs/ledger-table";
+import { IDEMPOTENCY_PARTITIONS } from "../../lambdas/core/idempotency";
+import { IDEMPOTENCY_PK as WEBHOOK_PK } from "../../lambdas/handlers/github-webhook";
+import { IDEMPOTENCY_PK as WORKER_PK } from "../../lambdas/handlers/slack-worker";
 import { type Synthesized, synthPatrol } from "./synth";
 
 type Resource = { Type: string; Properties?: Record<string, unknown>; [key: string]: unknown };
@@ -14,6 +18,7 @@ const ORGS = ["acme", "Acme-Labs"];
 const GITHUB_APP_ARN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:patrol/github-app-AbC123";
 const SLACK_TOKEN_ARN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:patrol/slack-token-XyZ789";
 const SIGNING_ARN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:patrol/slack-signing-QwE456";
+const WEBHOOK_ARN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:patrol/github-webhook-RtY321";
 
 /** Every deployable option set: two orgs, a local time zone, Enterprise Server, email and Chatbot. */
 const FULL = {
@@ -42,6 +47,7 @@ beforeAll(() => {
     githubAppSecretArn: GITHUB_APP_ARN,
     slackBotTokenSecretArn: SLACK_TOKEN_ARN,
     slackSigningSecretArn: SIGNING_ARN,
+    githubWebhookSecretArn: WEBHOOK_ARN,
   });
 });
 
@@ -161,15 +167,17 @@ describe("the Lambdas", () => {
     revoke: resources(s).find(([id]) => id === logicalId(s, s.stack.revoke.function))?.[1],
     worker: resources(s).find(([id]) => id === logicalId(s, s.stack.slack.worker.function))?.[1],
     endpoint: resources(s).find(([id]) => id === logicalId(s, s.stack.slack.endpoint.function))?.[1],
+    webhook: resources(s).find(([id]) => id === logicalId(s, s.stack.webhook.endpoint.function))?.[1],
   });
 
   it("run Node 24 on arm64, traced, from an ESM bundle, each with its own log group kept a year", () => {
-    const { sweep, revoke, worker, endpoint } = functions(full);
+    const { sweep, revoke, worker, endpoint, webhook } = functions(full);
     for (const [fn, logs] of [
       [sweep, full.stack.sweep.logGroup],
       [revoke, full.stack.revoke.logGroup],
       [worker, full.stack.slack.worker.logGroup],
       [endpoint, full.stack.slack.endpoint.logGroup],
+      [webhook, full.stack.webhook.endpoint.logGroup],
     ] as const) {
       expect(fn?.Properties).toMatchObject({
         Runtime: "nodejs24.x",
@@ -187,6 +195,12 @@ describe("the Lambdas", () => {
     // Slack's endpoint answers in 3 s; its worker acts on one entry. Both have a concurrency ceiling.
     expect(endpoint?.Properties).toMatchObject({ Timeout: 10, ReservedConcurrentExecutions: 10 });
     expect(worker?.Properties).toMatchObject({ Timeout: 120, ReservedConcurrentExecutions: 5 });
+    // GitHub marks a delivery failed after 10 s (the handler stops at 8 s); a flood has a ceiling too.
+    expect(webhook?.Properties).toMatchObject({
+      FunctionName: "patrol-github-webhook",
+      Timeout: 10,
+      ReservedConcurrentExecutions: 10,
+    });
     const logGroups = resources(full, "AWS::Logs::LogGroup").map(([, r]) => r.Properties);
     expect(logGroups).toEqual([
       expect.objectContaining({ LogGroupName: "/aws/lambda/patrol-sweep", RetentionInDays: 365 }),
@@ -196,10 +210,16 @@ describe("the Lambdas", () => {
         LogGroupName: "/aws/lambda/patrol-slack-interactions",
         RetentionInDays: 365,
       }),
+      expect.objectContaining({ LogGroupName: "/aws/lambda/patrol-github-webhook", RetentionInDays: 365 }),
     ]);
     // A failed sweep is not run again by Lambda: the alarm tells a human, the next night repeats it.
-    // Nor is a failed Slack action: the person who clicked is told, and decides.
-    full.template.resourcePropertiesCountIs("AWS::Lambda::EventInvokeConfig", { MaximumRetryAttempts: 0 }, 3);
+    // Nor is a failed Slack action: the person who clicked is told, and decides. Nor a failed delivery:
+    // GitHub shows it failed, and the nightly sweep records the request anyway.
+    full.template.resourcePropertiesCountIs("AWS::Lambda::EventInvokeConfig", { MaximumRetryAttempts: 0 }, 4);
+    full.template.hasResourceProperties("AWS::Lambda::EventInvokeConfig", {
+      FunctionName: { Ref: logicalId(full, full.stack.webhook.endpoint.function) },
+      MaximumRetryAttempts: 0,
+    });
   });
 
   it("carry names and ARNs in their environment, never a secret's value", () => {
@@ -259,20 +279,46 @@ describe("the Lambdas", () => {
         "SLACK_SIGNING_SECRET_ARN",
       ].sort(),
     );
+    // The webhook endpoint takes a request as the sweep would: the same environment, and its own secret.
+    const webhook =
+      (functions(full).webhook?.Properties?.Environment as { Variables: Record<string, unknown> } | undefined)
+        ?.Variables ?? {};
+    expect(webhook).toEqual({
+      ...env,
+      GITHUB_WEBHOOK_SECRET_ARN: {
+        Ref: logicalId(full, full.stack.secrets.githubWebhookSecret as unknown as IConstruct),
+      },
+    });
+    expect(Object.keys(webhook).sort()).toEqual(
+      [
+        "GITHUB_API_URL",
+        "GITHUB_APP_SECRET_ARN",
+        "GITHUB_WEBHOOK_SECRET_ARN",
+        "NODE_OPTIONS",
+        "PATROL_MODE",
+        "PATROL_POLICY",
+        "PATROL_TABLE",
+        "POWERTOOLS_METRICS_NAMESPACE",
+        "POWERTOOLS_SERVICE_NAME",
+        "SLACK_BOT_TOKEN_SECRET_ARN",
+        "SLACK_CHANNEL",
+      ].sort(),
+    );
   });
 
-  it("are invoked only by the sweep schedules, the revokers' policy and Slack's endpoint (through its URL)", () => {
-    // The one public entry point is the Slack endpoint's Function URL: its signature check is the lock.
-    full.template.resourceCountIs("AWS::Lambda::Url", 1);
-    full.template.hasResourceProperties("AWS::Lambda::Url", {
-      AuthType: "NONE",
-      TargetFunctionArn: getAtt(logicalId(full, full.stack.slack.endpoint.function)),
-    });
-    for (const [, permission] of resources(full, "AWS::Lambda::Permission")) {
-      expect(permission.Properties).toMatchObject({
-        FunctionName: getAtt(logicalId(full, full.stack.slack.endpoint.function)),
-        Principal: "*",
-      });
+  it("are invoked only by the sweep schedules, the revokers' policy, and Slack and GitHub (through their URLs)", () => {
+    // The two public entry points are the Slack and GitHub endpoints' Function URLs: each one's signature
+    // check is its lock.
+    const endpoints = [full.stack.slack.endpoint.function, full.stack.webhook.endpoint.function].map((fn) =>
+      getAtt(logicalId(full, fn)),
+    );
+    const urls = resources(full, "AWS::Lambda::Url").map(([, r]) => r.Properties);
+    expect(urls).toEqual(endpoints.map((arn) => ({ AuthType: "NONE", TargetFunctionArn: arn })));
+    const permissions = resources(full, "AWS::Lambda::Permission").map(([, r]) => r.Properties);
+    expect(permissions.length).toBeGreaterThan(0);
+    for (const permission of permissions) {
+      expect(permission).toMatchObject({ Principal: "*" });
+      expect(endpoints).toContainEqual(permission?.FunctionName);
     }
     const invokes = statements(full).filter(({ statement }) =>
       actionsOf(statement).some((a) => a.startsWith("lambda:")),
@@ -302,14 +348,120 @@ describe("the Lambdas", () => {
   });
 });
 
+describe("the GitHub webhook endpoint", () => {
+  const webhook = (s: Synthesized) => s.stack.webhook.endpoint;
+
+  it("answers on a Function URL without IAM auth (GitHub's signature is the lock)", () => {
+    full.template.hasResourceProperties("AWS::Lambda::Url", {
+      AuthType: "NONE",
+      TargetFunctionArn: getAtt(logicalId(full, webhook(full).function)),
+    });
+  });
+
+  it("reads the ledger, its own idempotency records and three secrets, and nothing else", () => {
+    for (const [s, secretIds] of [
+      [
+        full,
+        [
+          full.stack.secrets.githubApp,
+          full.stack.secrets.githubWebhookSecret,
+          full.stack.secrets.slackBotToken,
+        ].map((secret) => ({ Ref: logicalId(full, secret as unknown as IConstruct) })),
+      ],
+      [imported, [GITHUB_APP_ARN, WEBHOOK_ARN, SLACK_TOKEN_ARN]],
+    ] as const) {
+      const role = logicalId(s, webhook(s).function.role as unknown as IConstruct);
+      const table = getAtt(logicalId(s, s.stack.ledger.table));
+      const granted = statements(s)
+        .filter(({ owner }) => owner.startsWith(role.slice(0, -8)))
+        .map(({ statement }) => ({ ...statement, Resource: resourcesOf(statement) }));
+      expect(granted).toEqual([
+        {
+          Effect: "Allow",
+          Action: ["logs:CreateLogStream", "logs:PutLogEvents"],
+          Resource: [getAtt(logicalId(s, webhook(s).logGroup))],
+        },
+        { Effect: "Allow", Action: ["xray:PutTelemetryRecords", "xray:PutTraceSegments"], Resource: ["*"] },
+        { Effect: "Allow", Action: [...LEDGER_ACTIONS].sort(), Resource: [table] },
+        {
+          Effect: "Allow",
+          Action: [...IDEMPOTENCY_ACTIONS].sort(),
+          Resource: [table],
+          Condition: {
+            "ForAllValues:StringEquals": { "dynamodb:LeadingKeys": ["IDEMPOTENCY#github-webhook"] },
+          },
+        },
+        {
+          Effect: "Allow",
+          Action: ["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"],
+          Resource: expect.arrayContaining([...secretIds]),
+        },
+      ]);
+      const secretsGranted = granted.at(-1)?.Resource ?? [];
+      expect(secretsGranted).toHaveLength(3);
+      expect(
+        granted.flatMap((g) => actionsOf(g as Statement)).filter((a) => a.startsWith("lambda:")),
+      ).toEqual([]);
+    }
+  });
+
+  it("may update and delete exactly the records Powertools Idempotency keeps for it", () => {
+    // The partition the handler writes its records to is the one the condition names.
+    expect(IDEMPOTENCY_PARTITIONS.githubWebhook).toBe(WEBHOOK_PK);
+    // What Powertools' DynamoDB persistence layer sends is the ledger's GetItem and PutItem plus these.
+    const layer = createRequire(import.meta.url).resolve("@aws-lambda-powertools/idempotency/dynamodb");
+    const sent = new Set(
+      [...readFileSync(layer, "utf8").matchAll(/\bnew (?:\w+\.)?(\w+)Command\(/g)].map(
+        ([, name]) => `dynamodb:${name}`,
+      ),
+    );
+    expect([...sent].sort()).toEqual(["dynamodb:GetItem", "dynamodb:PutItem", ...IDEMPOTENCY_ACTIONS].sort());
+  });
+
+  it("is put in the outputs: the URL to give the GitHub App, the secret to fill", () => {
+    const outputs = full.json.Outputs as Record<string, { Value: unknown; Description: string }>;
+    expect(outputs.GitHubWebhookUrl).toEqual({
+      Value: getAtt(logicalId(full, webhook(full).function.node.findChild("FunctionUrl")), "FunctionUrl"),
+      Description: "the GitHub App's Webhook URL (README: Requests)",
+    });
+    expect(outputs.GitHubWebhookSecretArn).toEqual({
+      Value: { Ref: logicalId(full, full.stack.secrets.githubWebhookSecret as unknown as IConstruct) },
+      Description: "put the GitHub App's webhook secret here",
+    });
+    full.template.hasResourceProperties("AWS::SecretsManager::Secret", {
+      Description: "patrol: the GitHub App's webhook secret (App settings, Webhook secret)",
+    });
+    expect(imported.json.Outputs).toMatchObject({ GitHubWebhookSecretArn: { Value: WEBHOOK_ARN } });
+  });
+});
+
 describe("IAM", () => {
-  it("names only the ledger table and the three secrets for data access, and no * beyond X-Ray", () => {
+  it("lets each Lambda with Powertools Idempotency finish its records, in its own partition only", () => {
+    // Without UpdateItem a record is never marked done: every click or delivery would fail after its work.
+    const byPartition = new Map<string, string[]>();
+    for (const { owner, statement } of statements(full)) {
+      if (!actionsOf(statement).includes(IDEMPOTENCY_ACTIONS[0])) continue;
+      const keys = (statement.Condition as Record<string, Record<string, string[]>>)[
+        "ForAllValues:StringEquals"
+      ]?.["dynamodb:LeadingKeys"];
+      for (const key of keys ?? []) byPartition.set(key, [...(byPartition.get(key) ?? []), owner]);
+    }
+    expect([...byPartition.keys()].sort()).toEqual([WEBHOOK_PK, WORKER_PK].sort());
+    expect(byPartition.get(WORKER_PK)?.[0]).toMatch(/SlackWorker/);
+    expect(byPartition.get(WEBHOOK_PK)?.[0]).toMatch(/Webhook/);
+    expect(IDEMPOTENCY_PARTITIONS.slackWorker).toBe(WORKER_PK);
+  });
+
+  it("names only the ledger table and the four secrets for data access, and no * beyond X-Ray", () => {
     const table = getAtt(logicalId(full, full.stack.ledger.table));
     const secrets = [
       { Ref: logicalId(full, full.stack.secrets.githubApp as unknown as IConstruct) },
       { Ref: logicalId(full, full.stack.secrets.slackBotToken as unknown as IConstruct) },
     ];
     const signing = { Ref: logicalId(full, full.stack.secrets.slackSigningSecret as unknown as IConstruct) };
+    const webhookSecret = {
+      Ref: logicalId(full, full.stack.secrets.githubWebhookSecret as unknown as IConstruct),
+    };
     const all = statements(full).map(({ statement }) => statement);
     expect(all.length).toBeGreaterThan(0);
     for (const s of all) {
@@ -320,19 +472,36 @@ describe("IAM", () => {
         expect(actions.every((a) => a.startsWith("xray:"))).toBe(true);
       }
       if (actions.some((a) => a.startsWith("dynamodb:"))) {
-        expect(actions.sort()).toEqual([...LEDGER_ACTIONS].sort());
+        // The ledger's actions, or (idempotency records) updates and deletes in one partition.
+        expect([[...LEDGER_ACTIONS].sort(), [...IDEMPOTENCY_ACTIONS].sort()]).toContainEqual(actions.sort());
+        if (actions.includes(IDEMPOTENCY_ACTIONS[0])) {
+          expect([[WORKER_PK], [WEBHOOK_PK]]).toContainEqual(
+            (s.Condition as { "ForAllValues:StringEquals": { "dynamodb:LeadingKeys": string[] } })[
+              "ForAllValues:StringEquals"
+            ]["dynamodb:LeadingKeys"],
+          );
+        }
         expect(resourcesOf(s)).toEqual([table]);
       }
       if (actions.some((a) => a.startsWith("secretsmanager:"))) {
         expect(actions.sort()).toEqual(["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"]);
-        // The Lambdas read GitHub's and Slack's token; the operators only the GitHub App's; the endpoint
-        // only the signing secret and the bot token (it never reaches GitHub).
-        expect([secrets, secrets.slice(0, 1), [secrets[1], signing]]).toContainEqual(resourcesOf(s));
+        // The Lambdas read GitHub's and Slack's token; the operators only the GitHub App's; the Slack
+        // endpoint only the signing secret and the bot token (it never reaches GitHub); the GitHub
+        // endpoint both tokens and the webhook secret.
+        expect([
+          secrets,
+          secrets.slice(0, 1),
+          [secrets[1], signing],
+          [secrets[0], webhookSecret, secrets[1]],
+        ]).toContainEqual(resourcesOf(s));
       }
     }
-    // Both Lambdas and the operators' policy hold the ledger; the operators do not hold the Slack token.
-    expect(all.filter((s) => actionsOf(s).includes("dynamodb:Query"))).toHaveLength(4);
-    expect(all.filter((s) => actionsOf(s).includes("secretsmanager:GetSecretValue"))).toHaveLength(5);
+    // The sweep, revoke, the Slack worker, the webhook and the operators' policy hold the ledger; only
+    // the worker and the webhook may update or delete (their idempotency records); the operators do not
+    // hold the Slack token.
+    expect(all.filter((s) => actionsOf(s).includes("dynamodb:Query"))).toHaveLength(5);
+    expect(all.filter((s) => actionsOf(s).includes("dynamodb:UpdateItem"))).toHaveLength(2);
+    expect(all.filter((s) => actionsOf(s).includes("secretsmanager:GetSecretValue"))).toHaveLength(6);
     const operators = logicalId(full, full.stack.node.findChild("Operators").node.findChild("Policy"));
     const operatorSecrets = statements(full)
       .filter(
@@ -348,13 +517,14 @@ describe("IAM", () => {
     const secretStatements = statements(imported)
       .map(({ statement }) => statement)
       .filter((s) => actionsOf(s).some((a) => a.startsWith("secretsmanager:")));
-    expect(secretStatements).toHaveLength(5);
-    expect(secretStatements.map((s) => resourcesOf(s)).sort()).toEqual(
+    expect(secretStatements).toHaveLength(6);
+    expect(secretStatements.map((s) => (resourcesOf(s) as string[]).sort()).sort()).toEqual(
       [
         [GITHUB_APP_ARN, SLACK_TOKEN_ARN],
         [GITHUB_APP_ARN, SLACK_TOKEN_ARN],
         [GITHUB_APP_ARN, SLACK_TOKEN_ARN],
         [SIGNING_ARN, SLACK_TOKEN_ARN],
+        [GITHUB_APP_ARN, WEBHOOK_ARN, SLACK_TOKEN_ARN].sort(),
         [GITHUB_APP_ARN],
       ].sort(),
     );
@@ -393,7 +563,7 @@ function toAction(command: string): string {
 
 describe("the secrets", () => {
   it("are created without a value in code; nothing secret appears anywhere in the template", () => {
-    full.template.resourceCountIs("AWS::SecretsManager::Secret", 3);
+    full.template.resourceCountIs("AWS::SecretsManager::Secret", 4);
     for (const [, secret] of resources(full, "AWS::SecretsManager::Secret")) {
       expect(secret.Properties?.SecretString).toBeUndefined();
     }
@@ -559,6 +729,8 @@ describe("outputs", () => {
       [
         "AlarmTopicArn",
         "GitHubAppSecretArn",
+        "GitHubWebhookSecretArn",
+        "GitHubWebhookUrl",
         "LedgerTableName",
         "OperatorsPolicyArn",
         "RevokeFunctionName",

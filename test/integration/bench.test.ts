@@ -67,6 +67,7 @@ describe("the benchmark harness", () => {
       "revoke",
       "slackInteractions",
       "slackWorker",
+      "githubWebhook",
     ]);
     for (const b of results.bundles) {
       expect(b.bytes).toBeGreaterThan(0);

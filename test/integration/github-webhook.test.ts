@@ -19,9 +19,10 @@ let world: World;
 let s: Stage;
 let endpoint: FunctionUrl;
 
-beforeEach(async () => {
-  world = await startWorld([ORG]);
-  s = await stage(world);
+/** A ledger (with `env`: a policy, say) and the webhook endpoint on it, as GitHub's App webhook URL. */
+async function deploy(env: Record<string, string> = {}): Promise<void> {
+  await endpoint?.close();
+  s = await stage(world, env);
   const client = new DynamoDBClient({
     endpoint: world.store.endpoint,
     region: "us-east-1",
@@ -34,6 +35,11 @@ beforeEach(async () => {
   // GitHub's 10 s: a handler still running then would answer 502, as GitHub would mark it failed.
   endpoint = await startFunctionUrl(handler, { timeoutMs: 10_000 });
   gh().setWebhook({ url: endpoint.url, secret: SECRET });
+}
+
+beforeEach(async () => {
+  world = await startWorld([ORG]);
+  await deploy();
 });
 
 afterEach(async () => {
@@ -251,6 +257,103 @@ describe("the nightly sweep stays the backstop", () => {
     world.github.clear();
     await s.sweep(ORG);
     expect((await entryOf(701))?.purpose).toBe("CI publishes releases");
+  });
+});
+
+describe("approval rules decide the routine requests as they arrive", () => {
+  const RULES = [
+    { name: "no-endless-tokens", decision: "deny", when: { lifetimeOverDays: 90 } },
+    {
+      name: "no-admin",
+      decision: "deny",
+      when: { anyPermission: ["administration:write", "organization_*:write"] },
+    },
+    {
+      name: "small-read-only",
+      decision: "approve",
+      when: { readOnly: true, maxRepositories: 3, reasonGiven: true, expiresWithinDays: 30 },
+      risks: "reads up to 3 repositories for at most 30 days",
+    },
+  ];
+  beforeEach(() => deploy({ PATROL_POLICY: JSON.stringify({ requestRules: RULES }) }));
+
+  it("each rule kind approves or denies at GitHub with its reason, the rule recorded as actor", async () => {
+    const soon = iso(Date.now() + 20 * DAY);
+    const endless = gh().addRequest({
+      tokenId: 801,
+      owner: "eve",
+      tokenName: "forever",
+      reason: "just in case",
+      tokenExpiresAt: null,
+    });
+    const admin = gh().addRequest({
+      tokenId: 802,
+      owner: "mal",
+      tokenName: "admin-bot",
+      reason: "manage settings",
+      tokenExpiresAt: soon,
+      permissions: { repository: { administration: "write", metadata: "read" } },
+    });
+    const reader = gh().addRequest({
+      tokenId: 803,
+      owner: "rob",
+      tokenName: "docs-reader",
+      reason: "builds the docs site",
+      tokenExpiresAt: soon,
+      permissions: { repository: { contents: "read", metadata: "read" } },
+      repositories: ["docs", "web"],
+    });
+    const person = gh().addRequest({
+      tokenId: 804,
+      owner: "pat",
+      tokenName: "ci-writer",
+      reason: "pushes tags",
+      tokenExpiresAt: soon,
+      permissions: { repository: { contents: "write" } },
+      repositories: ["api"],
+    });
+    await hooks().settled();
+    // The decisions' own deliveries (approved, denied) arrive too and change nothing more.
+    await hooks().settled();
+    const reviews = new Map(gh().reviews.map((r) => [r.requestId, r]));
+    expect(reviews.get(endless.id)).toMatchObject({ action: "deny" });
+    expect(reviews.get(endless.id)?.reason).toMatch(/never expires.*\(patrol rule no-endless-tokens\)$/);
+    expect(reviews.get(admin.id)).toMatchObject({ action: "deny" });
+    expect(reviews.get(admin.id)?.reason).toMatch(/administration:write.*\(patrol rule no-admin\)$/);
+    expect(reviews.get(reader.id)).toMatchObject({ action: "approve" });
+    expect(reviews.get(reader.id)?.reason).toMatch(
+      /read-only.*2 repositories.*\(patrol rule small-read-only\)$/,
+    );
+    expect(reviews.has(person.id)).toBe(false);
+
+    expect(await entryOf(801)).toMatchObject({ status: "gone" });
+    expect(await entryOf(802)).toMatchObject({ status: "gone" });
+    const approved = await entryOf(803);
+    expect(approved).toMatchObject({
+      status: "active",
+      purpose: "builds the docs site",
+      risks: "reads up to 3 repositories for at most 30 days",
+      approvedBy: "rule:small-read-only",
+      patId: gh()
+        .grants()
+        .find((g) => g.token_id === 803)?.id,
+    });
+    const history = await s.ledger.history(ORG, approved?.entryId ?? "");
+    expect(history.some((e) => e.actor === "rule:small-read-only" && e.action === "approved")).toBe(true);
+    expect(
+      (await s.ledger.history(ORG, (await entryOf(801))?.entryId ?? "")).some(
+        (e) => e.actor === "rule:no-endless-tokens",
+      ),
+    ).toBe(true);
+    expect(await entryOf(804)).toMatchObject({ status: "requested" });
+
+    // The team sees each: a decided card says by which rule and why; the person's has its buttons.
+    const byToken = (name: string) =>
+      JSON.stringify(cards().find((c) => JSON.stringify(c.blocks).includes(name))?.blocks);
+    expect(byToken("docs-reader")).toMatch(/Approved\*.*by rule `small-read-only`/);
+    expect(byToken("docs-reader")).not.toContain("Approve…");
+    expect(byToken("forever")).toMatch(/Denied\*.*by rule `no-endless-tokens`/);
+    expect(byToken("ci-writer")).toContain("Approve…");
   });
 });
 

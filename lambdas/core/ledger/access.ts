@@ -100,8 +100,16 @@ export function flattenPermissions(
   return flat;
 }
 
+/** Every permission's short name (`contents`, `organization_administration`), as a person writes it. */
+export const PERMISSION_NAMES: readonly string[] = [...QUALIFIED.keys()];
+
+/** Whether `level` grants at least `floor` (`admin` ≥ `write` ≥ `read`). */
+export function levelAtLeast(level: string, floor: (typeof LEVELS)[number]): boolean {
+  return (RANK[level] ?? 0) >= (RANK[floor] ?? 0);
+}
+
 /** How a person writes a permission: its short name where GitHub has it, else the qualified name. */
-function shortName(qualified: string): string {
+export function shortName(qualified: string): string {
   const short = qualified.slice(qualified.indexOf(".") + 1);
   return QUALIFIED.get(short) === qualified ? short : qualified;
 }
