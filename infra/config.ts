@@ -34,6 +34,12 @@ function fromJsonString(value: unknown): unknown {
   }
 }
 
+/**
+ * `orgs: "*"`: every org the GitHub App is installed on, as GitHub lists them at each run (the fan-out
+ * Lambda), instead of a list fixed at deploy time.
+ */
+export const EVERY_INSTALLATION = "*";
+
 const orgList = z.preprocess(
   (value) => {
     const parsed = fromJsonString(value);
@@ -41,11 +47,22 @@ const orgList = z.preprocess(
     return typeof parsed === "string" ? parsed.split(",").map((s) => s.trim()) : parsed;
   },
   z
-    .array(z.string().regex(ORG_LOGIN, "expected a GitHub organization login such as acme"), {
-      message: 'expected a list of GitHub organization logins, e.g. ["acme", "acme-labs"]',
-    })
+    .array(
+      z.string().refine((s) => s === EVERY_INSTALLATION || ORG_LOGIN.test(s), {
+        message: "expected a GitHub organization login such as acme",
+      }),
+      {
+        message: `expected a list of GitHub organization logins, e.g. ["acme", "acme-labs"], or "${EVERY_INSTALLATION}" for every org the GitHub App is installed on`,
+      },
+    )
     .min(1, 'expected at least one GitHub organization login, e.g. ["acme"]')
     .superRefine((orgs, ctx) => {
+      if (orgs.includes(EVERY_INSTALLATION) && orgs.length > 1) {
+        ctx.addIssue({
+          code: "custom",
+          message: `"${EVERY_INSTALLATION}" (every org the GitHub App is installed on) stands alone: list the orgs, or give "${EVERY_INSTALLATION}" only`,
+        });
+      }
       if (orgs.includes(PLACEHOLDERS.org)) {
         ctx.addIssue({
           code: "custom",
@@ -58,7 +75,10 @@ const orgList = z.preprocess(
         if (seen.has(org.toLowerCase())) ctx.addIssue({ code: "custom", message: `${org} is listed twice` });
         seen.add(org.toLowerCase());
       }
-    }),
+    })
+    .transform((orgs): readonly string[] | typeof EVERY_INSTALLATION =>
+      orgs.length === 1 && orgs[0] === EVERY_INSTALLATION ? EVERY_INSTALLATION : orgs,
+    ),
 );
 
 /** What `cdk.json` ships with: it synthesizes, but sweeps nobody and alerts nowhere, so it is refused. */

@@ -1,10 +1,11 @@
 import { CfnOutput, Duration, Stack, type StackProps, Tags } from "aws-cdk-lib";
 import type { RetentionDays } from "aws-cdk-lib/aws-logs";
 import type { Construct } from "constructs";
-import { approversJson, type PatrolConfig, policyJson } from "./config";
+import { approversJson, EVERY_INSTALLATION, type PatrolConfig, policyJson } from "./config";
 import { AlarmTopic } from "./constructs/alarm-topic";
 import { SweepAlarms } from "./constructs/alarms";
 import { GitHubWebhook } from "./constructs/github-webhook";
+import { InstallationFanOut } from "./constructs/installation-fan-out";
 import { LedgerTable } from "./constructs/ledger-table";
 import { OperatorsPolicy } from "./constructs/operators-policy";
 import { OrgSchedules } from "./constructs/org-schedules";
@@ -52,7 +53,10 @@ export interface PatrolStackProps extends StackProps {
   config: PatrolConfig;
 }
 
-/** patrol in one stack: the ledger, the secrets, the Lambdas and their two URLs, a schedule per org, the alarms. */
+/**
+ * patrol in one stack: the ledger, the secrets, the Lambdas and their two URLs, a schedule per org (or, with
+ * `orgs: "*"`, one schedule of the fan-out that hands every installed org to the sweep), the alarms.
+ */
 export class PatrolStack extends Stack {
   readonly ledger: LedgerTable;
   readonly secrets: PatrolSecrets;
@@ -60,6 +64,8 @@ export class PatrolStack extends Stack {
   readonly revoke: PatrolFunction;
   readonly slack: SlackConsole;
   readonly webhook: GitHubWebhook;
+  /** With `orgs: "*"` only: the Lambda that hands each org the GitHub App is installed on to the sweep. */
+  readonly fanOut?: InstallationFanOut;
   readonly schedules: OrgSchedules;
   readonly alarms: SweepAlarms;
 
@@ -128,9 +134,23 @@ export class PatrolStack extends Stack {
       githubAppSecret: this.secrets.githubApp,
     });
 
+    if (config.orgs === EVERY_INSTALLATION) {
+      this.fanOut = new InstallationFanOut(this, "FanOut", {
+        stackName: this.stackName,
+        sweep: this.sweep.function,
+        ledger: this.ledger,
+        githubAppSecret: this.secrets.githubApp,
+        githubApiUrl: config.githubApiUrl,
+        memorySize: MEMORY_MB,
+        logRetention: config.logRetentionDays as RetentionDays,
+      });
+    }
+    const fanOut = this.fanOut?.lambda;
+
     this.schedules = new OrgSchedules(this, "Schedules", {
       sweep: this.sweep.function,
       orgs: config.orgs,
+      ...(fanOut ? { fanOut: fanOut.function } : {}),
       cron: config.schedule,
       timeZone: config.timeZone,
     });
@@ -144,6 +164,7 @@ export class PatrolStack extends Stack {
     this.alarms = new SweepAlarms(this, "Watch", {
       sweep: this.sweep.function,
       orgs: config.orgs,
+      ...(fanOut ? { fanOut: fanOut.function } : {}),
       deadLetterQueue: this.schedules.deadLetterQueue,
       topic: alarmTopic.topic,
     });
@@ -175,6 +196,15 @@ export class PatrolStack extends Stack {
         this.secrets.githubWebhookSecret.secretArn,
         "put the GitHub App's webhook secret here",
       ],
+      ...(fanOut
+        ? {
+            FanOutFunctionName: [
+              fanOut.function.functionName,
+              "the fan-out Lambda: hands each org the GitHub App is installed on to the sweep",
+            ] as [string, string],
+            FanOutLogGroupName: [fanOut.logGroup.logGroupName, "the fan-out's logs"] as [string, string],
+          }
+        : {}),
     };
     for (const [id, [value, description]] of Object.entries(outputs)) {
       new CfnOutput(this, id, { value, description });

@@ -28,6 +28,14 @@ export const SWEEP_TIMEOUT_MINUTES = 15;
  */
 export const REVOKE_TIMEOUT_MINUTES = 10;
 
+/**
+ * The fan-out (`orgs: "*"`): one paginated listing of the App's installations (10 pages for 1,000 orgs),
+ * one conditional write, and one asynchronous Invoke per org, 8 at a time, each answered in milliseconds:
+ * seconds for a thousand orgs. Two minutes leave room for GitHub's retries and a slow Invoke API, inside
+ * the same return margin and a third kept back, as every run has.
+ */
+export const FAN_OUT_TIMEOUT_MINUTES = 2;
+
 /** The run's budget inside each timeout (what the handler's `invocationBudget` computes). */
 export const BUDGET = {
   returnMarginMs: RETURN_MARGIN_MS,

@@ -52,6 +52,8 @@ const EnvSchema = z.object({
   PATROL_APPROVERS: optionalText,
   /** The worker Lambda that carries out Slack actions (invoked asynchronously by the endpoint). */
   PATROL_SLACK_WORKER: optionalText,
+  /** The sweep Lambda the fan-out hands each installed org to (invoked asynchronously, `{ org }`). */
+  PATROL_SWEEP_FUNCTION: optionalText,
 });
 
 export type Env = z.output<typeof EnvSchema>;

@@ -22,6 +22,15 @@ export const LEDGER_ACTIONS = [
 export const IDEMPOTENCY_ACTIONS = ["dynamodb:UpdateItem", "dynamodb:DeleteItem"] as const;
 
 /**
+ * What the fan-out does to its one item (lambdas/adapters/ledger.ts, `readInstallations` and
+ * `writeInstallations`): a consistent read, and a put conditional on the version it read.
+ */
+export const INSTALLATIONS_ACTIONS = ["dynamodb:GetItem", "dynamodb:PutItem"] as const;
+
+/** The partition of the fan-out's record: `INSTALLATIONS_PK` in lambdas/adapters/ledger.ts (test/infra checks). */
+export const INSTALLATIONS_PARTITION = "INSTALLATIONS";
+
+/**
  * The ledger: one table, `pk` (ORG#<org>) and `sk` (ENTRY#… / EVENT#…), as lambdas/adapters/ledger.ts
  * expects. It is also the audit trail, so it outlives the stack: retained on delete, protected against
  * deletion, recoverable to any second of the last 35 days. No TTL: entries and events never expire.
@@ -58,6 +67,19 @@ export class LedgerTable extends Construct {
       actions: [...IDEMPOTENCY_ACTIONS],
       resourceArns: [this.table.tableArn],
       conditions: { "ForAllValues:StringEquals": { "dynamodb:LeadingKeys": [pk] } },
+    });
+  }
+
+  /**
+   * Read and replace the fan-out's record of the App's installations, and no other item: the grantee never
+   * sees an org's entries or events (`dynamodb:LeadingKeys`).
+   */
+  grantInstallationsRecord(grantee: IGrantable): void {
+    Grant.addToPrincipal({
+      grantee,
+      actions: [...INSTALLATIONS_ACTIONS],
+      resourceArns: [this.table.tableArn],
+      conditions: { "ForAllValues:StringEquals": { "dynamodb:LeadingKeys": [INSTALLATIONS_PARTITION] } },
     });
   }
 }

@@ -5,10 +5,17 @@ import { Schedule, ScheduleExpression, ScheduleGroup, ScheduleTargetInput } from
 import { LambdaInvoke } from "aws-cdk-lib/aws-scheduler-targets";
 import { Queue, QueueEncryption } from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
+import { EVERY_INSTALLATION } from "../config";
 
 export interface OrgSchedulesProps {
   sweep: IFunction;
-  orgs: readonly string[];
+  /**
+   * The orgs, one schedule each; or `"*"`, every org the GitHub App is installed on: one schedule, of the
+   * fan-out, which hands each installed org to the sweep.
+   */
+  orgs: readonly string[] | typeof EVERY_INSTALLATION;
+  /** The fan-out Lambda: required with `orgs: "*"`. */
+  fanOut?: IFunction;
   /** EventBridge Scheduler cron fields, e.g. `0 3 * * ? *`. */
   cron: string;
   timeZone: string;
@@ -16,8 +23,10 @@ export interface OrgSchedulesProps {
 
 /**
  * One EventBridge Scheduler schedule per org, each invoking the sweep with `{ "org": "<login>" }`: orgs
- * are swept in parallel, and one org's failure touches no other. An invocation Scheduler could not
- * deliver (after its retries) lands in an encrypted dead-letter queue, which has an alarm.
+ * are swept in parallel, and one org's failure touches no other. With `orgs: "*"`, one schedule invokes
+ * the fan-out instead (with `{}`), which does the same for every org the App is installed on that night.
+ * An invocation Scheduler could not deliver (after its retries) lands in an encrypted dead-letter queue,
+ * which has an alarm.
  */
 export class OrgSchedules extends Construct {
   readonly deadLetterQueue: Queue;
@@ -38,11 +47,17 @@ export class OrgSchedules extends Construct {
 
     // Goes with the stack: its generated name would block a later redeploy if it stayed behind.
     const group = new ScheduleGroup(this, "Group", { removalPolicy: RemovalPolicy.DESTROY });
-    // One role for every org's schedule, trusted by this schedule group only and allowed exactly two
-    // things. Handed to the targets immutable, so LambdaInvoke's broader default grant (the function's
-    // versions and aliases too, `<arn>:*`) is not added.
+    const everyInstallation = props.orgs === EVERY_INSTALLATION;
+    if (everyInstallation && !props.fanOut) throw new Error('orgs "*" needs the fan-out Lambda to schedule');
+    // What the schedules invoke: the sweep, once per org; or the fan-out, once.
+    const invoked = everyInstallation && props.fanOut ? props.fanOut : props.sweep;
+    // One role for every schedule, trusted by this schedule group only and allowed exactly two things.
+    // Handed to the targets immutable, so LambdaInvoke's broader default grant (the function's versions
+    // and aliases too, `<arn>:*`) is not added.
     const role = new Role(this, "InvokeRole", {
-      description: "EventBridge Scheduler: invoke the patrol sweep for each org",
+      description: everyInstallation
+        ? "EventBridge Scheduler: invoke the patrol fan-out, which hands each installed org to the sweep"
+        : "EventBridge Scheduler: invoke the patrol sweep for each org",
       assumedBy: new ServicePrincipal("scheduler.amazonaws.com", {
         conditions: {
           StringEquals: {
@@ -53,27 +68,38 @@ export class OrgSchedules extends Construct {
       }),
     });
     role.addToPolicy(
-      new PolicyStatement({ actions: ["lambda:InvokeFunction"], resources: [props.sweep.functionArn] }),
+      new PolicyStatement({ actions: ["lambda:InvokeFunction"], resources: [invoked.functionArn] }),
     );
     role.addToPolicy(
       new PolicyStatement({ actions: ["sqs:SendMessage"], resources: [this.deadLetterQueue.queueArn] }),
     );
-    const target = (org: string) =>
-      new LambdaInvoke(props.sweep, {
+    const target = (input: Record<string, string>) =>
+      new LambdaInvoke(invoked, {
         role: role.withoutPolicyUpdates(),
-        input: ScheduleTargetInput.fromObject({ org }),
+        input: ScheduleTargetInput.fromObject(input),
         deadLetterQueue: this.deadLetterQueue,
         retryAttempts: 3,
         maxEventAge: Duration.hours(2),
       });
-    this.schedules = props.orgs.map(
-      (org) =>
-        new Schedule(this, `Sweep-${org}`, {
-          description: `patrol: nightly sweep of ${org}`,
-          scheduleGroup: group,
-          schedule: ScheduleExpression.expression(`cron(${props.cron})`, TimeZone.of(props.timeZone)),
-          target: target(org),
-        }),
-    );
+    const schedule = ScheduleExpression.expression(`cron(${props.cron})`, TimeZone.of(props.timeZone));
+    this.schedules =
+      props.orgs === EVERY_INSTALLATION
+        ? [
+            new Schedule(this, "SweepEveryInstallation", {
+              description: "patrol: nightly sweep of every org the GitHub App is installed on",
+              scheduleGroup: group,
+              schedule,
+              target: target({}),
+            }),
+          ]
+        : props.orgs.map(
+            (org) =>
+              new Schedule(this, `Sweep-${org}`, {
+                description: `patrol: nightly sweep of ${org}`,
+                scheduleGroup: group,
+                schedule,
+                target: target({ org }),
+              }),
+          );
   }
 }

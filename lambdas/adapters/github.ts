@@ -4,7 +4,7 @@ import { throttling } from "@octokit/plugin-throttling";
 import { RequestError } from "@octokit/request-error";
 import { Octokit } from "@octokit/rest";
 import { type Budget, unbounded } from "../app/budget";
-import type { GrantFilter, GrantSource } from "../app/ports";
+import type { GrantFilter, GrantSource, Installation, InstallationSource } from "../app/ports";
 import { batches } from "../core/batches";
 import { CREDENTIALS_PER_CALL } from "../core/leaked";
 import { flattenPermissions } from "../core/ledger/access";
@@ -144,6 +144,9 @@ interface CredentialPayload {
   scopes?: string[];
   authorized_credential_note?: string | null;
   authorized_credential_title?: string | null;
+  credential_authorized_at?: string | null;
+  credential_accessed_at?: string | null;
+  authorized_credential_expires_at?: string | null;
 }
 
 function toClassicCredential(c: CredentialPayload): ClassicCredential {
@@ -153,6 +156,9 @@ function toClassicCredential(c: CredentialPayload): ClassicCredential {
     lastEight: c.token_last_eight ?? "",
     note: c.authorized_credential_note ?? c.authorized_credential_title ?? "",
     scopes: c.scopes ?? [],
+    authorizedAt: isoDate(c.credential_authorized_at ?? null),
+    accessedAt: isoDate(c.credential_accessed_at ?? null),
+    expiresAt: isoDate(c.authorized_credential_expires_at ?? null),
   };
 }
 
@@ -524,6 +530,20 @@ export function makeGitHubTokenSource(given: GitHubClientOptions): GrantSource {
       }
     },
 
+    async requestRepositoryCount(org, requestId) {
+      const octokit = await clientFor(org);
+      try {
+        const repositories = await octokit.paginate(octokit.rest.orgs.listPatGrantRequestRepositories, {
+          org,
+          pat_request_id: requestId,
+          per_page: PAGE_SIZE,
+        });
+        return repositories.length;
+      } catch (error) {
+        throw describe(error, `listing the repositories of request ${requestId} in ${org}`);
+      }
+    },
+
     async revokeCredentials(org, values) {
       // github.com takes this call only unauthenticated; Enterprise Server (its API under /api/v3) only
       // authenticated, as the App.
@@ -573,6 +593,49 @@ export function makeGitHubTokenSource(given: GitHubClientOptions): GrantSource {
       };
       for (const batch of batches(patIds, REVOKE_BATCH)) await revoke(batch);
       return outcomes;
+    },
+  };
+}
+
+type InstallationPayload = Awaited<
+  ReturnType<PatrolOctokit["rest"]["apps"]["listInstallations"]>
+>["data"][number];
+
+/**
+ * Where the App is installed (`GET /app/installations`, as the App: its JWT), every page of 100. Only
+ * installations on organizations are returned: an App can be installed on a user account too, which has
+ * no fine-grained PAT endpoints to sweep. Needs the App's id and private key: an installation token
+ * cannot list its siblings.
+ */
+export function makeGitHubInstallationSource(given: GitHubClientOptions): InstallationSource {
+  const budget = given.budget ?? unbounded();
+  const timeoutMs = given.timeoutMs ?? GITHUB_TIMEOUT_MS;
+  const last: LastAnswer = {};
+  const send = noting(budget.fetch(timeoutMs), last, timeoutMs);
+  const options: BoundOptions = { ...given, budget, shared: given.shared ?? sharedGitHubState(), send, last };
+  return {
+    async listInstallations() {
+      if (options.credentials.kind !== "app") {
+        throw new GitHubError(
+          "listing the GitHub App's installations needs the App's id and private key (GITHUB_APP_SECRET_ARN, or GITHUB_APP_ID and GITHUB_APP_PRIVATE_KEY): an installation token cannot",
+          null,
+        );
+      }
+      try {
+        // No installation id: auth-app signs `/app/…` requests with the App's JWT.
+        const items = await makeOctokit(options).paginate("GET /app/installations", { per_page: PAGE_SIZE });
+        return (items as InstallationPayload[])
+          .filter((i) => i.target_type === "Organization" && i.account !== null && "login" in i.account)
+          .map(
+            (i): Installation => ({
+              id: i.id,
+              org: (i.account as { login: string }).login,
+              suspended: i.suspended_at !== null && i.suspended_at !== undefined,
+            }),
+          );
+      } catch (error) {
+        throw describeFailure(error, "listing the GitHub App's installations", last);
+      }
     },
   };
 }

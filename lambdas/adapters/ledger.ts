@@ -8,7 +8,14 @@ import {
 } from "@aws-sdk/lib-dynamodb";
 import pMap from "p-map";
 import { type Budget, unbounded } from "../app/budget";
-import type { CarriedAlert, Ledger, PendingDigest, WriteResult } from "../app/ports";
+import type {
+  CarriedAlert,
+  InstallationsRecord,
+  Ledger,
+  PendingDigest,
+  RecordedInstallations,
+  WriteResult,
+} from "../app/ports";
 import { batches } from "../core/batches";
 import type { LeakRecord } from "../core/leaked";
 import { parseStoredEntry, parseStoredEvent } from "../core/ledger/fields";
@@ -90,6 +97,13 @@ const digestPartSk = (runId: string, part: number) => `DIGEST#${runId}#${String(
 /** Alerts per part: an item holds at most 400 KB. */
 const DIGEST_PART = 500;
 
+/**
+ * The fan-out's record of where the GitHub App was installed at its last run: one item in a partition of
+ * its own (no org's), so that the fan-out's role can be held to it (`dynamodb:LeadingKeys`).
+ */
+export const INSTALLATIONS_PK = "INSTALLATIONS";
+const INSTALLATIONS_SK = "LATEST";
+
 export interface DynamoLedgerOptions {
   /**
    * The run's budget: each call (its retries included) ends when the budget does, and none starts after
@@ -103,7 +117,7 @@ export function makeDynamoLedger(
   client: DynamoDBClient,
   tableName: string,
   options: DynamoLedgerOptions = {},
-): Ledger {
+): Ledger & InstallationsRecord {
   const budget = options.budget ?? unbounded();
   const doc = DynamoDBDocumentClient.from(client, {
     marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: false },
@@ -218,6 +232,50 @@ export function makeDynamoLedger(
   }
 
   return {
+    async readInstallations() {
+      const { Item } = await send(
+        new GetCommand({
+          TableName: tableName,
+          Key: { pk: INSTALLATIONS_PK, sk: INSTALLATIONS_SK },
+          ConsistentRead: true,
+        }),
+      );
+      if (!Item) return null;
+      return {
+        orgs: (Item.orgs as string[] | undefined) ?? [],
+        at: String(Item.at),
+        version: Number(Item.version),
+      } satisfies RecordedInstallations;
+    },
+
+    async writeInstallations(record, expectedVersion) {
+      try {
+        await send(
+          new PutCommand({
+            TableName: tableName,
+            Item: {
+              pk: INSTALLATIONS_PK,
+              sk: INSTALLATIONS_SK,
+              orgs: [...record.orgs],
+              lost: [...record.lost],
+              at: record.at,
+              version: (expectedVersion ?? 0) + 1,
+            },
+            ...(expectedVersion === null
+              ? { ConditionExpression: "attribute_not_exists(pk)" }
+              : {
+                  ConditionExpression: "version = :v",
+                  ExpressionAttributeValues: { ":v": expectedVersion },
+                }),
+          }),
+        );
+        return true;
+      } catch (error) {
+        if (error instanceof ConditionalCheckFailedException) return false;
+        throw error;
+      }
+    },
+
     async acquireLease(org, holder, until, now) {
       try {
         await send(

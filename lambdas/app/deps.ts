@@ -8,7 +8,14 @@ import { ConfigError, type Env, parseEnv, parseGitHubAppSecret, parsePolicyJson 
 import type { Policy } from "../core/policy";
 import { type Budget, unbounded } from "./budget";
 import type { Log } from "./log";
-import type { GrantSource, Ledger, Notifier, SlackConsole } from "./ports";
+import type {
+  GrantSource,
+  InstallationSource,
+  InstallationsRecord,
+  Ledger,
+  Notifier,
+  SlackConsole,
+} from "./ports";
 import { readSecret, secretOrValue } from "./secrets";
 
 export const EMBEDDED_TABLE = "patrol-ledger";
@@ -85,6 +92,7 @@ const GRANT_SOURCE_METHODS = [
   "removeClassicCredential",
   "reviewRequest",
   "listRequests",
+  "requestRepositoryCount",
   "revokeGrants",
   "revokeCredentials",
 ] as const satisfies readonly (keyof GrantSource)[];
@@ -301,5 +309,62 @@ export function lazyDepsFromEnvironment(log: Log): () => Promise<Deps> {
         });
     }
     return deps;
+  };
+}
+
+/**
+ * The fan-out Lambda's ports (lambdas/handlers/fan-out.ts): where the GitHub App is installed, the record
+ * of where it was at the last run, and the sweep Lambda each org is handed to.
+ */
+export interface FanOutDeps {
+  /** Bound to one run's budget, as the App (its JWT). */
+  installations(budget: Budget): InstallationSource;
+  /** The ledger table's INSTALLATIONS item, bound to one run's budget. */
+  record(budget: Budget): InstallationsRecord;
+  /** Hands one org to the sweep Lambda (InvocationType Event): one try, bounded by its own timeout. */
+  invokeSweep(event: { org: string }): Promise<void>;
+}
+
+/** An asynchronous Invoke is queued and answered (202) in milliseconds; a try that takes seconds is lost. */
+export const SWEEP_INVOKE_TIMEOUT_MS = 2_000;
+
+/** The fan-out's ports from the environment: the App's credentials, the table, the sweep's name. */
+export async function buildFanOutDeps(
+  env: Env,
+  options: Pick<DepsOptions, "log" | "timeouts" | "retryAfterBaseValue"> & { invokeTimeoutMs?: number } = {},
+): Promise<FanOutDeps> {
+  const table = env.PATROL_TABLE;
+  if (!table) throw new ConfigError("invalid environment: PATROL_TABLE is required");
+  const sweep = env.PATROL_SWEEP_FUNCTION;
+  if (!sweep) {
+    throw new ConfigError("invalid environment: PATROL_SWEEP_FUNCTION (the sweep Lambda's name) is required");
+  }
+  const credentials = await githubCredentials(env);
+  if (credentials.kind !== "app") {
+    throw new ConfigError(
+      "invalid environment: listing the GitHub App's installations needs the App itself: set GITHUB_APP_SECRET_ARN, or GITHUB_APP_ID and GITHUB_APP_PRIVATE_KEY (an installation token cannot list them)",
+    );
+  }
+  const [{ makeGitHubInstallationSource, sharedGitHubState }, { makeAsyncInvoker }] = await Promise.all([
+    import("../adapters/github"),
+    import("../adapters/lambda-invoke"),
+  ]);
+  const shared = sharedGitHubState();
+  const client = dynamoClient({ allowEmbedded: false, ...options });
+  return {
+    installations: (budget) =>
+      makeGitHubInstallationSource({
+        baseUrl: env.GITHUB_API_URL,
+        credentials,
+        log: options.log,
+        budget,
+        shared,
+        ...(options.timeouts?.githubMs !== undefined ? { timeoutMs: options.timeouts.githubMs } : {}),
+        ...(options.retryAfterBaseValue !== undefined
+          ? { retryAfterBaseValue: options.retryAfterBaseValue }
+          : {}),
+      }),
+    record: (budget) => makeDynamoLedger(client, table, { budget }),
+    invokeSweep: makeAsyncInvoker(sweep, { timeoutMs: options.invokeTimeoutMs ?? SWEEP_INVOKE_TIMEOUT_MS }),
   };
 }

@@ -31,12 +31,50 @@ export interface GrantSource {
   reviewRequest(org: string, requestId: number, action: "approve" | "deny", reason?: string): Promise<void>;
   /** Pending requests; `filter` narrows them with GitHub's own filters (a webhook's one token). */
   listRequests(org: string, filter?: GrantFilter): Promise<PatRequest[]>;
+  /** How many repositories a `subset` request names (its listing says only where to find them). */
+  requestRepositoryCount(org: string, requestId: number): Promise<number>;
   revokeGrants(org: string, patIds: readonly number[]): Promise<RevocationOutcome[]>;
   /**
    * Revokes leaked token values themselves, everywhere (GitHub's credential revocation API, 1,000 a
    * call): not just their access to the org. The values go to GitHub and nowhere else.
    */
   revokeCredentials(org: string, values: readonly string[]): Promise<void>;
+}
+
+/** One installation of the GitHub App on an organization. */
+export interface Installation {
+  id: number;
+  /** The organization's login (`account.login`), as GitHub spells it. */
+  org: string;
+  /** Suspended by an org owner: its tokens are refused, so there is nothing patrol can do there. */
+  suspended: boolean;
+}
+
+/** Where the GitHub App is installed, asked as the App itself (its JWT), not as an installation. */
+export interface InstallationSource {
+  /** Every installation on an organization, every page; installations on user accounts are left out. */
+  listInstallations(): Promise<Installation[]>;
+}
+
+/** The orgs the last fan-out found the App installed on, and the version a writer must have read. */
+export interface RecordedInstallations {
+  orgs: string[];
+  at: string;
+  version: number;
+}
+
+/** The fan-out's memory between runs: what it found last time, so that an org that left is noticed. */
+export interface InstallationsRecord {
+  /** The last run's record (a consistent read), or null before the first run. */
+  readInstallations(): Promise<RecordedInstallations | null>;
+  /**
+   * Replaces the record, conditional on the version read (`null`: there was none). Returns false, writing
+   * nothing, when another run wrote it since.
+   */
+  writeInstallations(
+    record: { orgs: readonly string[]; lost: readonly string[]; at: string },
+    expectedVersion: number | null,
+  ): Promise<boolean>;
 }
 
 export interface WriteResult {

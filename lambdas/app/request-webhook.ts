@@ -6,9 +6,9 @@ import { githubWebUrl } from "../core/slack-console";
 import { markAlertsDelivered, planRequestEvent, type RequestEvent, renewalTokenIds } from "../core/sweep";
 import type { Alert, LedgerEntry, PatRequest } from "../core/types";
 import { commit, pick } from "./commit";
-import { reviewRequest } from "./keep-register";
 import { type Log, messageOf } from "./log";
 import type { GrantSource, Ledger, Notifier } from "./ports";
+import { applyRule, ruleSubject } from "./request-rules";
 
 export interface RequestWebhookDeps {
   github: GrantSource;
@@ -17,7 +17,7 @@ export interface RequestWebhookDeps {
   notifier?: Notifier;
   githubApiUrl?: string | undefined;
   /** Its `requestRules` decide the routine requests as they arrive. */
-  policy: Pick<Policy, "requestRules">;
+  policy: Pick<Policy, "requestRules" | "mode">;
   log?: Log;
 }
 
@@ -27,8 +27,8 @@ export interface DeliveryOutcome {
   entryId: string | null;
   /** A new request's card in Slack. */
   card?: "posted" | "not configured" | "failed";
-  /** The rule that decided a new request, and what it decided. */
-  rule?: { name: string; decision: "approve" | "deny"; reason: string };
+  /** The rule that decided a new request (or, in report mode, would have), and what it decided. */
+  rule?: { name: string; decision: "approve" | "deny"; reason: string; applied: boolean };
 }
 
 /** The ledger changed under the delivery on every try: GitHub is told it failed, and the sweep catches up. */
@@ -80,42 +80,19 @@ export async function takeRequestEvent(
   if (event.action !== "created" || !entryId) return { outcome, entryId };
   const entry = view.get(entryId);
   if (entry?.status !== "requested") return { outcome, entryId };
-  const decided = decideByRules(deps.policy.requestRules, {
-    request,
-    repositoryCount: context.repositoryCount ?? null,
-  });
+  const rules = deps.policy.requestRules;
+  const decided = decideByRules(rules, await ruleSubject(deps, rules, org, request, context.repositoryCount));
   if (!decided) return { outcome, entryId, card: await postCard(deps, org, entry, request, ctx) };
-  const ruled = await applyRule(deps, org, request, decided, ctx);
-  return { ...ruled, card: await postCard(deps, org, view.get(entryId) ?? entry, request, ctx, decided) };
-}
-
-/**
- * A rule's decision carried out as a person's review is (`patrol ledger approve`/`deny`): the intent and
- * the rule as actor recorded first, then GitHub told, with the reason, then the outcome recorded.
- */
-async function applyRule(
-  deps: RequestWebhookDeps,
-  org: string,
-  request: PatRequest,
-  decided: RuleDecision,
-  ctx: ChangeContext,
-): Promise<DeliveryOutcome> {
-  const { entry } = await reviewRequest(
-    deps,
-    { org, by: decided.actor, writer: "review", runId: ctx.runId ?? "rule", now: ctx.now },
-    {
-      requestId: request.requestId,
-      decision: decided.decision,
-      fields: decided.decision === "approve" ? { risks: decided.risks } : {},
-      reason: decided.reason,
-      githubReason: decided.reason,
-    },
-  );
-  const done = decided.decision === "approve" ? "approved" : "denied";
+  const ruled = await applyRule(deps, org, request, decided, ctx, deps.policy.mode);
+  const card = await postCard(deps, org, view.get(entryId) ?? entry, request, ctx, {
+    ...decided,
+    applied: ruled.applied,
+  });
   return {
-    outcome: `request ${request.requestId} ${done} by rule ${decided.rule.name}: ${entry.entryId} is ${entry.status}`,
-    entryId: entry.entryId,
-    rule: { name: decided.rule.name, decision: decided.decision, reason: decided.reason },
+    outcome: ruled.outcome,
+    entryId: ruled.entryId ?? entryId,
+    rule: { ...ruled.rule, applied: ruled.applied },
+    card,
   };
 }
 
@@ -145,7 +122,7 @@ async function postCard(
   entry: LedgerEntry,
   request: PatRequest,
   ctx: ChangeContext,
-  decided?: RuleDecision,
+  decided?: RuleDecision & { applied: boolean },
 ): Promise<DeliveryOutcome["card"]> {
   if (!deps.notifier) return "not configured";
   const key = requestCardKey(request.requestId);

@@ -1,12 +1,15 @@
+import { type ClassicPlan, type ClassicRevocation, completeClassic, planClassic } from "../core/classic";
 import { buildDigest, type ItemDetail, overflowCsv, ownerNotice } from "../core/digest";
 import type { ChangeContext } from "../core/ledger/changes";
 import { judgeListing, unlistedTokenIds } from "../core/listing";
 import type { Policy } from "../core/policy";
 import { type SweepReport, toReportAlert, toRevokedToken } from "../core/report";
+import { decideByRules } from "../core/request-rules";
 import { githubWebUrl, renewalUrl } from "../core/slack-console";
 import {
   completeRevocations,
   markAlertsDelivered,
+  NEVER_HELD,
   type OwnerTold,
   planSweep,
   type RevocationOutcome,
@@ -26,6 +29,7 @@ import {
   type PostedMessage,
   type SlackConsole,
 } from "./ports";
+import { applyRule, ruleSubject } from "./request-rules";
 
 /** The ports a sweep needs; handlers and the CLI pass real adapters in. */
 export interface SweepDeps {
@@ -103,7 +107,14 @@ async function sweepSteps(sweep: Sweep): Promise<void> {
   if (!due) return;
   const outcomes = await revoke(sweep, due);
   const revokedAlerts = await recordOutcomes(sweep, due, outcomes);
-  const delivered = await postDigest(sweep, listed, due.plan, outcomes, revokedAlerts);
+  const ruled = await decideNewRequests(sweep, listed, due.plan);
+  const classic = await sweepClassic(sweep, due);
+  // A request a rule decided waits for no one: its "waiting" item gives way to what was decided.
+  const waiting = due.plan.alerts.filter(
+    (a) => a.kind !== "request-waiting" || !ruled.decided.has(a.entryId),
+  );
+  const plan = { ...due.plan, alerts: [...waiting, ...ruled.alerts, ...classic] };
+  const delivered = await postDigest(sweep, listed, plan, outcomes, revokedAlerts);
   const told = await tellOwners(sweep, due.plan.ownerNotices);
   await rememberAlerts(sweep, delivered, told);
   sweep.deps.log?.info("sweep finished", {
@@ -383,6 +394,168 @@ async function recordOutcomes(sweep: Sweep, due: Due, outcomes: RevocationOutcom
     });
     return [];
   }
+}
+
+/**
+ * 5c. Classic PATs, on an org with SAML SSO: listed, kept in the ledger as their own kind, judged by the
+ * same policy; each removal's intent recorded before GitHub is asked. On another org GitHub shows none:
+ * the report says so, once, and the sweep goes on.
+ */
+async function sweepClassic(sweep: Sweep, due: Due): Promise<Alert[]> {
+  const { github, ledger, policy, budget, log } = sweep.deps;
+  const { org, runId } = sweep.options;
+  let listing: Awaited<ReturnType<GrantSource["listClassicCredentials"]>>;
+  try {
+    listing = await github.listClassicCredentials(org);
+  } catch (error) {
+    sweep.report.errors.push({
+      stage: "list",
+      message: `listing the classic PATs failed: ${messageOf(error)}; they are swept the next night`,
+    });
+    return [];
+  }
+  if (!listing.available) {
+    sweep.report.classic = { visible: false, note: listing.reason };
+    log?.info("classic PATs cannot be seen in this org", { reason: listing.reason });
+    return [];
+  }
+  const { credentials } = listing;
+  // The night's cap counts every policy-driven revocation, fine-grained and classic together.
+  const room = policy.maxRevocationsPerRun - due.revocations.filter((r) => !NEVER_HELD.has(r.reason)).length;
+  let plan: ClassicPlan;
+  try {
+    const committed = await commit(ledger, org, sweep.view, (entries) => {
+      const decided = planClassic([...entries.values()], credentials, policy, sweep.ctx, room);
+      return { writes: decided.writes, result: decided };
+    });
+    tally(sweep, committed);
+    plan = committed.result;
+  } catch (error) {
+    sweep.report.errors.push({
+      stage: "ledger",
+      message: `recording the classic PATs failed: ${messageOf(error)}`,
+    });
+    return [];
+  }
+  const outcomes: { revocation: ClassicRevocation; ok: boolean; error?: string }[] = [];
+  for (const revocation of plan.revocations) {
+    // Only a removal whose intent is on record is made (an entry still changing under the sweep waits).
+    if (sweep.view.get(revocation.entryId)?.pendingRevocation?.runId !== runId) continue;
+    if (budget?.stopped) break;
+    try {
+      await github.removeClassicCredential(org, revocation.credentialId);
+      outcomes.push({ revocation, ok: true });
+    } catch (error) {
+      outcomes.push({ revocation, ok: false, error: messageOf(error) });
+      sweep.report.errors.push({
+        stage: "revoke",
+        entryId: revocation.entryId,
+        message: `removing classic PAT authorization ${revocation.credentialId} of ${revocation.login} failed: ${messageOf(error)}`,
+      });
+    }
+  }
+  let done: Alert[] = [];
+  if (outcomes.length > 0) {
+    try {
+      const committed = await commit(ledger, org, sweep.view, (entries) => {
+        const completed = completeClassic(
+          pick(
+            entries,
+            outcomes.map((o) => o.revocation.entryId),
+          ),
+          outcomes,
+          sweep.ctx,
+        );
+        return { writes: completed.writes, result: completed.alerts };
+      });
+      tally(sweep, committed);
+      done = committed.result;
+    } catch (error) {
+      sweep.report.errors.push({
+        stage: "ledger",
+        message: `recording the classic PATs removed failed (the next sweep confirms them): ${messageOf(error)}`,
+      });
+    }
+  }
+  const revoked = outcomes.filter((o) => o.ok).map((o) => o.revocation);
+  sweep.report.classic = {
+    visible: true,
+    scanned: credentials.length,
+    revoked: revoked.map((r) => ({
+      credentialId: r.credentialId,
+      login: r.login,
+      lastEight: r.lastEight,
+      reason: r.reason,
+    })),
+    held: plan.held.length,
+  };
+  const alerts = [...plan.alerts, ...done];
+  sweep.report.alerts.push(...alerts.map(toReportAlert));
+  return alerts;
+}
+
+/**
+ * 5b. Requests this sweep pulled in (their delivery was lost, or none is set up) meet the approval rules,
+ * as a delivery's would: a rule's decision goes to GitHub with its reason and the rule as actor (only said,
+ * in report mode), and the digest tells the team what was decided.
+ */
+async function decideNewRequests(
+  sweep: Sweep,
+  listed: Listed,
+  plan: SweepPlan,
+): Promise<{ alerts: Alert[]; decided: Set<string> }> {
+  const { policy, github, ledger, budget } = sweep.deps;
+  const rules = policy.requestRules;
+  const decidedIds = new Set<string>();
+  if (rules.length === 0) return { alerts: [], decided: decidedIds };
+  const { org } = sweep.options;
+  // New tonight: the entries the plan pulled a request into (created, or requested again).
+  const fresh = new Set(
+    plan.writes.filter((w) => w.events.some((e) => e.action === "requested")).map((w) => w.entry.entryId),
+  );
+  const alerts: Alert[] = [];
+  for (const request of listed.requests) {
+    const entry = [...sweep.view.values()].find((e) => e.requestId === request.requestId);
+    if (!entry || !fresh.has(entry.entryId) || entry.status !== "requested") continue;
+    if (budget?.stopped) break;
+    try {
+      const decided = decideByRules(rules, await ruleSubject({ github }, rules, org, request));
+      if (!decided) continue;
+      const done = await applyRule({ github, ledger }, org, request, decided, sweep.ctx, policy.mode);
+      if (done.applied) {
+        for (const now of await ledger.read(org, [entry.entryId])) sweep.view.set(now.entryId, now);
+        sweep.written.add(entry.entryId);
+        decidedIds.add(entry.entryId);
+      }
+      alerts.push({
+        kind: "request-decided",
+        key: `request-decided:${request.requestId}`,
+        entryId: entry.entryId,
+        tokenId: request.tokenId,
+        tokenName: request.tokenName,
+        owner: request.owner,
+        slack: entry.slack,
+        detail: done.applied
+          ? `request ${request.requestId} ${decided.decision === "approve" ? "approved" : "denied"} by rule ${decided.rule.name}: ${decided.reason}`
+          : `request ${request.requestId}: rule ${decided.rule.name} would ${decided.decision} it (report mode: a person decides): ${decided.reason}`,
+      });
+    } catch (error) {
+      sweep.report.errors.push({
+        stage: "review",
+        entryId: entry.entryId,
+        message: `deciding request ${request.requestId} by the approval rules failed: ${messageOf(error)}; a person decides`,
+      });
+    }
+  }
+  sweep.report.alerts = [
+    ...sweep.report.alerts.filter(
+      (a) =>
+        a.kind !== "request-waiting" ||
+        ![...decidedIds].some((id) => sweep.view.get(id)?.tokenId === a.tokenId),
+    ),
+    ...alerts.map(toReportAlert),
+  ];
+  return { alerts, decided: decidedIds };
 }
 
 /** What the digest step leaves for the last: the alerts Slack now has, and the digest to settle. */

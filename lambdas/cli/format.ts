@@ -1,10 +1,12 @@
 import type { LeakedReport } from "../app/revoke-leaked";
+import { formatPermissions } from "../core/ledger/access";
 import { formatField } from "../core/ledger/fields";
 import type { ImportOutcome } from "../core/ledger-import";
 import type { LedgerSummary } from "../core/ledger-ops";
 import type { RevokeReport, SweepReport } from "../core/report";
+import type { RuleVerdict } from "../core/request-rules";
 import { plural } from "../core/text";
-import type { LedgerEntry, LedgerEvent } from "../core/types";
+import type { LedgerEntry, LedgerEvent, PatRequest } from "../core/types";
 
 /** At a terminal, long lists stop after this many rows; `--json` always has them all. */
 const MAX_ROWS = 25;
@@ -260,4 +262,41 @@ export function formatLeakedReport(report: LeakedReport): string {
     report.summary,
   );
   return `${out.join("\n")}\n`;
+}
+
+/** `patrol requests explain`: the request, each rule tried in order with what each condition found. */
+export function formatExplanation(explained: {
+  request: PatRequest;
+  repositoryCount: number | null;
+  verdicts: readonly RuleVerdict[];
+}): string {
+  const { request: r, repositoryCount, verdicts } = explained;
+  const where =
+    r.repositorySelection === "subset"
+      ? `on ${repositoryCount === null ? "some" : repositoryCount} ${repositoryCount === 1 ? "repository" : "repositories"}`
+      : r.repositorySelection === "all"
+        ? "on every repository"
+        : "on no repository";
+  const lines = [
+    `request ${r.requestId} · ${r.tokenName} of ${r.owner} · ${formatPermissions(r.permissions) || "no permissions"} ${where} · ${r.tokenExpiresAt ? `expires ${r.tokenExpiresAt.slice(0, 10)}` : "never expires"}`,
+    `reason: ${r.reason ? `“${r.reason}”` : "(none given)"}`,
+    "",
+  ];
+  if (verdicts.length === 0) {
+    lines.push("No approval rules are configured (policy requestRules): a person decides every request.");
+    return `${lines.join("\n")}\n`;
+  }
+  lines.push("Rules, in order (the first that matches decides):");
+  for (const { rule, findings, matches } of verdicts) {
+    lines.push(`  ${matches ? "✓" : "✗"} ${rule.name} (${rule.decision})`);
+    for (const f of findings) lines.push(`      ${f.holds ? "✓" : "✗"} ${f.condition}: ${f.says}`);
+  }
+  const decided = verdicts.find((v) => v.matches);
+  lines.push(
+    "",
+    decided
+      ? `→ rule ${decided.rule.name} would ${decided.rule.decision} it.`
+      : "→ no rule matches: a person decides (patrol ledger approve / deny, or the digest's buttons).",
+  );
+  return `${lines.join("\n")}\n`;
 }

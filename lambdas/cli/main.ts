@@ -34,6 +34,7 @@ import { plural } from "../core/text";
 import type { EntryWrite, LedgerEntry } from "../core/types";
 import {
   formatEntry,
+  formatExplanation,
   formatImport,
   formatLeakedReport,
   formatLedgerSummary,
@@ -827,6 +828,35 @@ function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
       const entries = await withDeps(io, (deps) => deps.ledger.load(opts.org));
       const summary = summarizeLedger(opts.org, entries, opts.now ?? new Date());
       io.stdout(opts.json ? `${JSON.stringify(summary, null, 2)}\n` : formatLedgerSummary(summary));
+    });
+
+  const requests = program.command("requests").description("pending token requests and the approval rules");
+  requests
+    .command("explain")
+    .description(
+      "which approval rule would decide a pending request, and why each rule does or does not match",
+    )
+    .requiredOption("--org <org>", "GitHub organization login", org)
+    .requiredOption("--request-id <id>", "the request's id (pat_request_id)")
+    .option("--json", "print the request and the rules' findings as JSON")
+    .action(async (opts: { org: string; requestId: string; json?: boolean }) => {
+      if (!/^\d+$/.test(opts.requestId))
+        throw new UsageError(`--request-id: "${opts.requestId}" is not a number`);
+      const requestId = Number(opts.requestId);
+      const explained = await withDeps(io, async (deps) =>
+        (await import("../app/request-rules")).explainRequest(
+          deps,
+          deps.policy.requestRules,
+          opts.org,
+          requestId,
+        ),
+      );
+      if (!explained) {
+        throw new UsageError(
+          `request ${requestId} is not pending in ${opts.org} (already reviewed, withdrawn, or never made)`,
+        );
+      }
+      io.stdout(opts.json ? `${JSON.stringify(explained, null, 2)}\n` : formatExplanation(explained));
     });
 
   conventionalHelp(program, []);

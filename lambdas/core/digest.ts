@@ -33,6 +33,8 @@ const SECTIONS: { kinds: AlertKind[]; title: string }[] = [
   { kinds: ["no-expiry", "over-lifetime"], title: ":infinity: No expiry or too long a lifetime" },
   { kinds: ["unused"], title: ":zzz: Unused" },
   { kinds: ["request-waiting"], title: ":inbox_tray: Requests waiting for review" },
+  { kinds: ["request-decided"], title: ":robot_face: Requests decided by the approval rules" },
+  { kinds: ["classic"], title: ":old_key: Classic PATs (SAML SSO authorizations)" },
 ];
 
 /** Escapes the three characters Slack's mrkdwn treats as control characters. */
@@ -204,26 +206,36 @@ export function requestCard(
   org: string,
   context: DigestContext,
   now: Date,
-  /** A rule decided it: the card says so, by which rule and why, in place of the buttons. */
-  decided?: { decision: "approve" | "deny"; reason: string; rule: { name: string } },
+  /**
+   * A rule decided it: the card says so, by which rule and why, in place of the buttons. In report mode
+   * (`applied: false`) the buttons stay, under what the rule would have decided.
+   */
+  decided?: { decision: "approve" | "deny"; reason: string; rule: { name: string }; applied: boolean },
 ): SlackMessage {
-  const outcome: KnownBlock = decided
-    ? {
-        type: "context",
-        elements: [
-          {
-            type: "mrkdwn",
-            text: `${decided.decision === "approve" ? ":white_check_mark: *Approved*" : ":no_entry_sign: *Denied*"} by rule \`${escapeMrkdwn(decided.rule.name)}\`: ${escapeMrkdwn(decided.reason)}`.slice(
-              0,
-              MAX_SECTION_CHARS,
-            ),
-          },
-        ],
-      }
-    : actionsBlock(itemBlockId(alert), actionsFor(alert.kind), { org, entryId: alert.entryId });
-  const ruled = decided
-    ? ` (${decided.decision === "approve" ? "approved" : "denied"} by rule ${decided.rule.name})`
+  const buttons = actionsBlock(itemBlockId(alert), actionsFor(alert.kind), { org, entryId: alert.entryId });
+  const verdict = decided
+    ? decided.applied
+      ? `${decided.decision === "approve" ? ":white_check_mark: *Approved*" : ":no_entry_sign: *Denied*"} by rule \`${escapeMrkdwn(decided.rule.name)}\``
+      : `:eyes: Rule \`${escapeMrkdwn(decided.rule.name)}\` would ${decided.decision} it (report mode: you decide)`
     : "";
+  const ruling: KnownBlock[] = decided
+    ? [
+        {
+          type: "context",
+          elements: [
+            {
+              type: "mrkdwn",
+              text: `${verdict}: ${escapeMrkdwn(decided.reason)}`.slice(0, MAX_SECTION_CHARS),
+            },
+          ],
+        },
+      ]
+    : [];
+  const outcome: KnownBlock[] = decided?.applied ? ruling : [buttons, ...ruling];
+  const ruled =
+    decided?.applied === true
+      ? ` (${decided.decision === "approve" ? "approved" : "denied"} by rule ${decided.rule.name})`
+      : "";
   return {
     text: `patrol · ${org}: ${alert.owner} requests access for ${alert.tokenName}${ruled}`,
     blocks: [
@@ -232,7 +244,7 @@ export function requestCard(
         text: { type: "plain_text", text: `patrol · ${org}: a token request`.slice(0, 150) },
       },
       { type: "section", text: { type: "mrkdwn", text: itemText(alert, detail, org, context, now) } },
-      outcome,
+      ...outcome,
     ],
   };
 }

@@ -21,6 +21,17 @@ export interface SweepReport {
    * those were looked up by token id (`confirmed`) and found after all (`found`).
    */
   listing: { known: number; missing: number; confirmed: number; found: number; suspect: boolean };
+  /**
+   * Classic PATs (SAML SSO orgs only): whether the org shows them, and if so how many were listed,
+   * which were revoked and how many held; if not, why (said once a night, never an error).
+   */
+  classic?: {
+    visible: boolean;
+    note?: string;
+    scanned?: number;
+    revoked?: { credentialId: number; login: string; lastEight: string; reason: string }[];
+    held?: number;
+  };
   /** Why the run stopped before its end, when its budget ran out or a wait would not fit in it. */
   stopped?: string;
   /** Why the sweep did not run at all (another sweep of the org holds its lease). */
@@ -40,7 +51,7 @@ export interface ReportAlert {
 }
 
 export interface ReportError {
-  stage: "list" | "ledger" | "revoke" | "slack" | "config";
+  stage: "list" | "ledger" | "revoke" | "review" | "slack" | "config";
   message: string;
   patId?: number;
   entryId?: string;

@@ -167,7 +167,7 @@ function check(
       if (days === null) return found(true, `the token never expires (over ${limit} days)`);
       return found(
         days > limit,
-        `a lifetime of ${Math.ceil(days)} days (${days > limit ? "over" : "within"} ${limit})`,
+        `a lifetime of ${Math.round(days)} days (${days > limit ? "over" : "within"} ${limit})`,
       );
     }
     case "anyPermission": {
@@ -208,7 +208,7 @@ function check(
       if (days === null) return found(false, "the token never expires");
       return found(
         days <= limit,
-        `expires in ${Math.ceil(days)} days (${days <= limit ? "within" : "over"} ${limit})`,
+        `expires in ${Math.round(days)} days (${days <= limit ? "within" : "over"} ${limit})`,
       );
     }
   }

@@ -305,6 +305,12 @@ export interface ClassicCredential {
   lastEight: string;
   note: string;
   scopes: string[];
+  /** When the token was authorized for the org's SSO: the nearest GitHub says to its creation. */
+  authorizedAt: string | null;
+  /** Last use against the org; null when never used since authorized. */
+  accessedAt: string | null;
+  /** Null when the token never expires. */
+  expiresAt: string | null;
 }
 
 /**

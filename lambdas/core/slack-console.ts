@@ -57,6 +57,9 @@ export function actionsFor(kind: AlertKind): ActionName[] {
     case "request-waiting":
       return ["approve", "deny"];
     case "revoked":
+    case "request-decided":
+    // A classic PAT is revoked by the sweep (flag or retire it with the CLI): no Slack action acts on one yet.
+    case "classic":
       return [];
     default:
       return ["retire", "revoke", "flag"];

@@ -1,7 +1,7 @@
 import { formatPermissions, formatScope, permissionDrift, selectionExceeds } from "./ledger/access";
 import { type ChangeContext, discoveredEntry, LedgerChanges, requestedEntry } from "./ledger/changes";
 import { newEntry } from "./ledger/fields";
-import { entryIdForToken } from "./ledger/ids";
+import { entryIdForToken, isClassicEntry } from "./ledger/ids";
 import { isLive, LifecycleError } from "./ledger/lifecycle";
 import { LedgerIndex } from "./ledger/match";
 import type { Policy } from "./policy";
@@ -86,7 +86,7 @@ export function releaseCommand(org: string, count: number): string {
 }
 
 /** Policy-driven revocations beyond the cap are held; a compromise response never waits. */
-const NEVER_HELD: ReadonlySet<RevokeReason> = new Set(["flagged", "on-demand", "leaked"]);
+export const NEVER_HELD: ReadonlySet<RevokeReason> = new Set(["flagged", "on-demand", "leaked"]);
 /** When several rules want a token revoked, the first of these is the reason recorded. */
 const REASON_ORDER: RevokeReason[] = [
   "flagged",
@@ -704,6 +704,8 @@ function closeVanished(changes: LedgerChanges, seen: ReadonlySet<string>, ctx: C
   const nowIso = ctx.now.toISOString();
   for (const entry of changes.all()) {
     if (seen.has(entry.entryId) || isTerminal(entry.status)) continue;
+    // A classic PAT is never in the fine-grained listing: its own step (core/classic.ts) closes it.
+    if (isClassicEntry(entry.entryId)) continue;
     const pending = entry.pendingRevocation;
     if (pending) {
       changes.update(

@@ -102,6 +102,8 @@ export type AlertKind =
   | "over-lifetime"
   | "permission-drift"
   | "request-waiting"
+  | "request-decided"
+  | "classic"
   | "held"
   | "revoked";
 

@@ -68,8 +68,12 @@ export function makeSweepHandler(getDeps: () => Promise<Deps>) {
       metrics.addMetric("Failures", MetricUnit.Count, report.errors.length);
       // The heartbeat: an org without a successful sweep for a day raises the alarm.
       // A sweep skipped because another holds the org is not this run's success: that one reports its own.
-      if (report.errors.length === 0 && !report.skipped)
+      if (report.errors.length === 0 && !report.skipped) {
         metrics.addMetric("SweepSucceeded", MetricUnit.Count, 1);
+        // The same heartbeat without the org, for a deployment whose orgs are found at each run (`orgs: "*"`)
+        // and so cannot have an alarm per org (infra/constructs/alarms.ts).
+        metrics.singleMetric().addMetric("SweepSucceeded", MetricUnit.Count, 1);
+      }
       logger.info("sweep report", { report });
       if (report.errors.length > 0) {
         throw new SweepFailedError(

@@ -25,6 +25,7 @@ export const LAMBDA_ENTRIES = {
   slackInteractions: "lambdas/handlers/slack-interactions.ts",
   slackWorker: "lambdas/handlers/slack-worker.ts",
   githubWebhook: "lambdas/handlers/github-webhook.ts",
+  fanOut: "lambdas/handlers/fan-out.ts",
 } as const;
 
 export const CHILD_ENTRIES = {

@@ -1,9 +1,10 @@
 /**
- * The deployed artifact, proven offline: the sweep and revoke bundles exactly as `cdk synth` writes them
+ * The deployed artifact, proven offline: the Lambdas' bundles exactly as `cdk synth` writes them
  * into the cloud assembly (the `index.mjs` that would be uploaded) run in a plain Node process, with the
  * environment the template gives the function, against the loopback GitHub, Slack, DynamoDB and Secrets
  * Manager. A missing module, a CommonJS dependency that breaks under ESM, or an environment the Lambda
- * cannot parse fails here rather than in AWS at 03:00.
+ * cannot parse fails here rather than in AWS at 03:00. The deployment bundled is the `orgs: "*"` one, which
+ * has every Lambda (the fan-out too); an explicit list's differs only in its schedules and alarms.
  */
 import { spawn } from "node:child_process";
 import { statSync, writeFileSync } from "node:fs";
@@ -18,6 +19,7 @@ import { parseLedgerCsv } from "../../lambdas/core/ledger-csv";
 import { planImport } from "../../lambdas/core/ledger-import";
 import { type EmbeddedDynamo, ensureLedgerTable, startEmbeddedDynamo } from "../sim/dynamodb-sim";
 import { type Loopback, SLACK_CHANNEL, SLACK_TOKEN, startLoopback } from "../sim/harness";
+import { type LambdaSim, startLambdaSim } from "../sim/lambda-sim";
 import { type SecretsSim, startSecretsSim } from "../sim/secrets-sim";
 import { type Synthesized, synthPatrol } from "./synth";
 
@@ -33,8 +35,12 @@ const at = (days: number) => new Date(Date.now() + days * DAY).toISOString();
  */
 const MAX_BUNDLE_BYTES = 1_000_000;
 
+/** Bundled, with `orgs: "*"`: the deployment with every Lambda, the fan-out included. */
 let synth: Synthesized;
+/** Not bundled: the explicit-list deployment, for its per-org heartbeat alarm. */
+let explicit: Synthesized;
 let loopback: Loopback;
+let lambda: LambdaSim;
 let dynamo: EmbeddedDynamo;
 let secrets: SecretsSim;
 
@@ -61,6 +67,7 @@ function lambdaEnvironment(bundle: Bundle): Record<string, string> {
     PATROL_TABLE: TABLE,
     GITHUB_APP_SECRET_ARN: SECRET_ARN("patrol/github-app"),
     SLACK_BOT_TOKEN_SECRET_ARN: SECRET_ARN("patrol/slack-bot-token"),
+    PATROL_SWEEP_FUNCTION: "patrol-sweep",
   };
   const env: Record<string, string> = {};
   for (const [name, value] of Object.entries(bundle.env)) {
@@ -77,6 +84,7 @@ function lambdaEnvironment(bundle: Bundle): Record<string, string> {
     AWS_SECRET_ACCESS_KEY: "test",
     AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
     AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.url,
+    AWS_ENDPOINT_URL_LAMBDA: lambda.url,
     GITHUB_API_URL: loopback.github.url,
     SLACK_API_URL: loopback.slack.url,
   };
@@ -139,11 +147,14 @@ function invoke(bundle: Bundle, event: unknown): Promise<Invocation> {
 }
 
 beforeAll(async () => {
-  synth = synthPatrol({ orgs: [ORG], mode: "enforce", slackChannel: SLACK_CHANNEL }, { bundle: true });
-  [loopback, dynamo, secrets] = await Promise.all([
+  synth = synthPatrol({ orgs: "*", mode: "enforce", slackChannel: SLACK_CHANNEL }, { bundle: true });
+  explicit = synthPatrol({ orgs: [ORG], mode: "enforce", slackChannel: SLACK_CHANNEL });
+  [loopback, dynamo, secrets, lambda] = await Promise.all([
     startLoopback({ orgs: [ORG] }),
     startEmbeddedDynamo(),
     startSecretsSim(),
+    // The sweep Lambda as the fan-out reaches it: the Invoke API, taking each org's event.
+    startLambdaSim({ "patrol-sweep": async (event) => ({ queued: event }) }),
   ]);
   secrets.put(
     "patrol/github-app",
@@ -187,8 +198,9 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
-  await Promise.all([loopback?.close(), dynamo?.close(), secrets?.close()]);
+  await Promise.all([loopback?.close(), dynamo?.close(), secrets?.close(), lambda?.close()]);
   synth?.dispose();
+  explicit?.dispose();
 });
 
 describe("the bundles in the cloud assembly", () => {
@@ -198,6 +210,7 @@ describe("the bundles in the cloud assembly", () => {
       ["sweep", synth.stack.sweep.function],
       ["revoke", synth.stack.revoke.function],
       ["github-webhook", synth.stack.webhook.endpoint.function],
+      ["fan-out", fanOutFunction()],
     ] as const) {
       const bundle = bundleOf(fn);
       const map = statSync(`${bundle.file}.map`).size;
@@ -261,20 +274,48 @@ describe("the bundled sweep handler against the simulators", () => {
     const emf = run.lines
       .filter((l) => l.includes('"_aws"'))
       .map((l) => JSON.parse(l) as Record<string, unknown> & { _aws: { CloudWatchMetrics: EmfDirective[] } });
-    const heartbeat = emf.find((m) => m.SweepSucceeded === 1);
-    expect(heartbeat).toBeDefined();
-    const directive = heartbeat?._aws.CloudWatchMetrics[0];
-    expect(directive?.Namespace).toBe("patrol");
-    const alarm = Object.values(
-      synth.json.Resources as Record<string, { Type: string; Properties: AlarmProps }>,
-    ).find(
-      (r) => r.Type === "AWS::CloudWatch::Alarm" && r.Properties.MetricName === "SweepSucceeded",
-    )?.Properties;
-    expect(alarm?.Namespace).toBe(directive?.Namespace);
-    expect(directive?.Dimensions.map((set) => [...set].sort())).toEqual([
-      (alarm?.Dimensions ?? []).map((d) => d.Name).sort(),
+    // Two heartbeats: the org's (an explicit list's alarm per org) and the same without the org (the one
+    // alarm of `orgs: "*"`, whose orgs are not known at synth).
+    const heartbeats = emf.filter((m) => m.SweepSucceeded === 1);
+    expect(heartbeats).toHaveLength(2);
+    for (const [deployment, heartbeat] of [
+      [explicit, heartbeats.find((m) => "org" in m)],
+      [synth, heartbeats.find((m) => !("org" in m))],
+    ] as const) {
+      const directive = heartbeat?._aws.CloudWatchMetrics[0];
+      expect(directive?.Namespace).toBe("patrol");
+      const alarm = alarmOn(deployment, "SweepSucceeded");
+      expect(alarm?.Namespace).toBe(directive?.Namespace);
+      expect(directive?.Dimensions.map((set) => [...set].sort())).toEqual([
+        (alarm?.Dimensions ?? []).map((d) => d.Name).sort(),
+      ]);
+      for (const d of alarm?.Dimensions ?? []) expect(heartbeat?.[d.Name]).toBe(d.Value);
+    }
+  });
+});
+
+describe("the bundled fan-out handler against the simulators", () => {
+  it("lists the App's installations, hands the org to the sweep Lambda, and publishes what the alarm watches", async () => {
+    const bundle = bundleOf(fanOutFunction());
+    const before = lambda.invocations.length;
+
+    const run = await invoke(bundle, {});
+
+    expect(run.ok, `${run.message}\n${run.stderr}`).toBe(true);
+    expect(run.result).toMatchObject({ orgs: [ORG], invoked: 1, failed: [], disappeared: [], errors: [] });
+    expect(lambda.invocations.slice(before)).toEqual([
+      { functionName: "patrol-sweep", payload: { org: ORG }, type: "Event" },
     ]);
-    for (const d of alarm?.Dimensions ?? []) expect(heartbeat?.[d.Name]).toBe(d.Value);
+    const emf = run.lines
+      .filter((l) => l.includes('"_aws"'))
+      .map((l) => JSON.parse(l) as Record<string, unknown> & { _aws: { CloudWatchMetrics: EmfDirective[] } });
+    const counted = emf.find((m) => "InstallationsLost" in m);
+    expect(counted).toMatchObject({ Installations: 1, InstallationsLost: 0 });
+    const directive = counted?._aws.CloudWatchMetrics[0];
+    const alarm = alarmOn(synth, "InstallationsLost");
+    expect(alarm?.Namespace).toBe(directive?.Namespace);
+    expect(directive?.Dimensions).toEqual([(alarm?.Dimensions ?? []).map((d) => d.Name)]);
+    for (const d of alarm?.Dimensions ?? []) expect(counted?.[d.Name]).toBe(d.Value);
   });
 });
 
@@ -300,6 +341,21 @@ describe("the bundled revoke handler against the simulators", () => {
     expect(loopback.slack.posts().length).toBeGreaterThan(postsBefore);
   });
 });
+
+function fanOutFunction() {
+  const fanOut = synth.stack.fanOut?.lambda.function;
+  if (!fanOut) throw new Error('the orgs "*" deployment has no fan-out');
+  return fanOut;
+}
+
+/** The one alarm of a deployment on a metric of patrol's namespace. */
+function alarmOn(deployment: Synthesized, metricName: string): AlarmProps | undefined {
+  const alarms = Object.values(
+    deployment.json.Resources as Record<string, { Type: string; Properties: AlarmProps }>,
+  ).filter((r) => r.Type === "AWS::CloudWatch::Alarm" && r.Properties.MetricName === metricName);
+  expect(alarms).toHaveLength(1);
+  return alarms[0]?.Properties;
+}
 
 interface FunctionProps {
   Code: { S3Key: string };

@@ -48,6 +48,12 @@ describe("the cdk.json context", () => {
     });
   });
 
+  it('takes orgs "*": every org the GitHub App is installed on, however it is typed', () => {
+    for (const orgs of ["*", " * ", ["*"], '["*"]']) expect(parse({ orgs }).orgs, String(orgs)).toBe("*");
+    // An explicit list is read as before.
+    expect(parse({ orgs: ["acme", "Acme-Labs"] }).orgs).toEqual(["acme", "Acme-Labs"]);
+  });
+
   it("takes command-line strings too: -c orgs=a,b, JSON policies, numbers", () => {
     const config = parse({
       orgs: "acme, acme-labs",
@@ -68,6 +74,10 @@ describe("the cdk.json context", () => {
     [{ orgs: [] }, /orgs: expected at least one GitHub organization login/],
     [{ orgs: ["acme", "not an org"] }, /orgs\.1: expected a GitHub organization login/],
     [{ orgs: ["acme", "ACME"] }, /orgs: ACME is listed twice/],
+    [{ orgs: ["*", "acme"] }, /orgs: "\*" \(every org the GitHub App is installed on\) stands alone/],
+    [{ orgs: "acme,*" }, /orgs: "\*" .* stands alone/],
+    [{ orgs: ["acme*"] }, /orgs\.0: expected a GitHub organization login/],
+    [{ orgs: 42 }, /orgs: expected a list of GitHub organization logins.*or "\*" for every org/],
     [{ slackChannel: "#alerts" }, /slackChannel: expected a Slack channel id/],
     [
       { orgs: ["example-org"] },

@@ -5,7 +5,13 @@ import { Match } from "aws-cdk-lib/assertions";
 import { AwsSolutionsChecks } from "cdk-nag";
 import type { IConstruct } from "constructs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { IDEMPOTENCY_ACTIONS, LEDGER_ACTIONS } from "../../infra/constructs/ledger-table";
+import {
+  IDEMPOTENCY_ACTIONS,
+  INSTALLATIONS_ACTIONS,
+  INSTALLATIONS_PARTITION,
+  LEDGER_ACTIONS,
+} from "../../infra/constructs/ledger-table";
+import { INSTALLATIONS_PK } from "../../lambdas/adapters/ledger";
 import { IDEMPOTENCY_PARTITIONS } from "../../lambdas/core/idempotency";
 import { IDEMPOTENCY_PK as WEBHOOK_PK } from "../../lambdas/handlers/github-webhook";
 import { IDEMPOTENCY_PK as WORKER_PK } from "../../lambdas/handlers/slack-worker";
@@ -37,6 +43,8 @@ const FULL = {
 
 let full: Synthesized;
 let imported: Synthesized;
+/** Every org the GitHub App is installed on: `orgs: "*"`, on Enterprise Server, secrets imported. */
+let every: Synthesized;
 
 beforeAll(() => {
   full = synthPatrol(FULL);
@@ -49,11 +57,18 @@ beforeAll(() => {
     slackSigningSecretArn: SIGNING_ARN,
     githubWebhookSecretArn: WEBHOOK_ARN,
   });
+  every = synthPatrol({
+    orgs: "*",
+    slackChannel: "C0EVERY01",
+    githubApiUrl: "https://github.example.com/api/v3",
+    githubAppSecretArn: GITHUB_APP_ARN,
+  });
 });
 
 afterAll(() => {
   full?.dispose();
   imported?.dispose();
+  every?.dispose();
 });
 
 const resources = (s: Synthesized, type?: string): [string, Resource][] =>
@@ -676,8 +691,8 @@ describe("watching the watcher", () => {
 });
 
 describe("cdk-nag (AWS Solutions)", () => {
-  it("finds nothing unacknowledged, in either configuration", () => {
-    for (const s of [full, imported]) {
+  it("finds nothing unacknowledged, in any configuration: explicit orgs, imported secrets, every installation", () => {
+    for (const s of [full, imported, every]) {
       const report = new AwsSolutionsChecks().validateScope(s.app);
       const findings = report.violations.flatMap((v) =>
         v.violatingResources.map((r) => `${v.severity} ${v.ruleName} at ${r.constructPath}`),
@@ -743,5 +758,210 @@ describe("outputs", () => {
         "SweepLogGroupName",
       ].sort(),
     );
+  });
+});
+
+describe('every installation (orgs: "*")', () => {
+  const fanOutOf = (s: Synthesized) => {
+    const fanOut = s.stack.fanOut?.lambda;
+    if (!fanOut) throw new Error("no fan-out in this stack");
+    return fanOut;
+  };
+  const roleStatements = (s: Synthesized, fn: Synthesized["stack"]["sweep"]["function"]) => {
+    const role = logicalId(s, fn.role as unknown as IConstruct);
+    return statements(s)
+      .filter(({ owner }) => owner.startsWith(role.slice(0, -8)))
+      .map(({ statement }) => ({ ...statement, Resource: resourcesOf(statement) }));
+  };
+
+  it("explicit orgs keep a schedule and a heartbeat alarm each, and no fan-out", () => {
+    expect(full.stack.fanOut).toBeUndefined();
+    expect(imported.stack.fanOut).toBeUndefined();
+    const names = resources(full, "AWS::Lambda::Function").map(([, r]) => r.Properties?.FunctionName);
+    expect(names).not.toContain("patrol-fan-out");
+    expect([...full.stack.alarms.noSuccessfulSweep.keys()]).toEqual(ORGS);
+    expect(full.stack.alarms.fanOutFailed).toBeUndefined();
+    expect(full.stack.alarms.installationLost).toBeUndefined();
+    imported.template.resourceCountIs("AWS::Scheduler::Schedule", 1);
+    imported.template.hasResourceProperties("AWS::Scheduler::Schedule", {
+      Target: { Arn: getAtt(logicalId(imported, imported.stack.sweep.function)), Input: '{"org":"solo"}' },
+    });
+  });
+
+  it("has one schedule, of the fan-out, sending {} with the retries and dead-letter queue", () => {
+    const schedules = resources(every, "AWS::Scheduler::Schedule");
+    expect(schedules).toHaveLength(1);
+    expect(schedules[0]?.[1].Properties).toMatchObject({
+      ScheduleExpression: "cron(0 3 * * ? *)",
+      ScheduleExpressionTimezone: "UTC",
+      State: "ENABLED",
+      Target: {
+        Arn: getAtt(logicalId(every, fanOutOf(every).function)),
+        Input: "{}",
+        DeadLetterConfig: { Arn: getAtt(logicalId(every, every.stack.schedules.deadLetterQueue)) },
+        RetryPolicy: { MaximumRetryAttempts: 3, MaximumEventAgeInSeconds: 7200 },
+      },
+    });
+    // The schedules' role may invoke the fan-out (exactly it) and nothing else: not the sweep.
+    const role = logicalId(every, every.stack.schedules.node.findChild("InvokeRole"));
+    const granted = statements(every)
+      .filter(({ owner }) => owner.startsWith(role.slice(0, -8)))
+      .map(({ statement }) => [actionsOf(statement), resourcesOf(statement)]);
+    expect(granted).toEqual([
+      [["lambda:InvokeFunction"], [getAtt(logicalId(every, fanOutOf(every).function))]],
+      [["sqs:SendMessage"], [getAtt(logicalId(every, every.stack.schedules.deadLetterQueue))]],
+    ]);
+  });
+
+  it("runs the fan-out as the other Lambdas run, with only what it reads in its environment", () => {
+    const fanOut = fanOutOf(every);
+    const fn = resources(every).find(([id]) => id === logicalId(every, fanOut.function))?.[1];
+    expect(fn?.Properties).toMatchObject({
+      FunctionName: "patrol-fan-out",
+      Runtime: "nodejs24.x",
+      Architectures: ["arm64"],
+      TracingConfig: { Mode: "Active" },
+      Timeout: 120,
+      LoggingConfig: { LogGroup: { Ref: logicalId(every, fanOut.logGroup) } },
+      Environment: {
+        Variables: {
+          PATROL_TABLE: { Ref: logicalId(every, every.stack.ledger.table) },
+          GITHUB_APP_SECRET_ARN: GITHUB_APP_ARN,
+          PATROL_SWEEP_FUNCTION: { Ref: logicalId(every, every.stack.sweep.function) },
+          GITHUB_API_URL: "https://github.example.com/api/v3",
+          POWERTOOLS_SERVICE_NAME: "patrol",
+          POWERTOOLS_METRICS_NAMESPACE: "patrol",
+          NODE_OPTIONS: "--enable-source-maps",
+        },
+      },
+    });
+    const variables = (fn?.Properties?.Environment as { Variables?: object } | undefined)?.Variables;
+    expect(Object.keys(variables ?? {})).toHaveLength(7);
+    every.template.hasResourceProperties("AWS::Lambda::EventInvokeConfig", {
+      FunctionName: { Ref: logicalId(every, fanOut.function) },
+      MaximumRetryAttempts: 0,
+    });
+    every.template.hasResourceProperties("AWS::Logs::LogGroup", {
+      LogGroupName: "/aws/lambda/patrol-fan-out",
+      RetentionInDays: 365,
+    });
+  });
+
+  it("lets the fan-out read the GitHub App, keep its one record, and invoke exactly the sweep", () => {
+    const fanOut = fanOutOf(every);
+    const table = getAtt(logicalId(every, every.stack.ledger.table));
+    expect(roleStatements(every, fanOut.function)).toEqual([
+      {
+        Effect: "Allow",
+        Action: ["logs:CreateLogStream", "logs:PutLogEvents"],
+        Resource: [getAtt(logicalId(every, fanOut.logGroup))],
+      },
+      { Effect: "Allow", Action: ["xray:PutTelemetryRecords", "xray:PutTraceSegments"], Resource: ["*"] },
+      {
+        Effect: "Allow",
+        Action: ["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"],
+        Resource: [GITHUB_APP_ARN],
+      },
+      {
+        Effect: "Allow",
+        Action: [...INSTALLATIONS_ACTIONS].sort(),
+        Resource: [table],
+        Condition: { "ForAllValues:StringEquals": { "dynamodb:LeadingKeys": ["INSTALLATIONS"] } },
+      },
+      // The sweep itself, not `<arn>:*` (its versions and aliases).
+      {
+        Effect: "Allow",
+        Action: "lambda:InvokeFunction",
+        Resource: [getAtt(logicalId(every, every.stack.sweep.function))],
+      },
+    ]);
+    // The partition the condition names is the one the adapter writes the record to.
+    expect(INSTALLATIONS_PARTITION).toBe(INSTALLATIONS_PK);
+  });
+
+  it("grants the installations record to the fan-out alone, and nothing else new", () => {
+    const fanOutRole = logicalId(every, fanOutOf(every).function.role as unknown as IConstruct);
+    const recordHolders = statements(every).filter(({ statement }) =>
+      JSON.stringify(statement.Condition ?? {}).includes(INSTALLATIONS_PARTITION),
+    );
+    expect(recordHolders.map(({ owner }) => owner.startsWith(fanOutRole.slice(0, -8)))).toEqual([true]);
+    for (const { statement } of statements(every)) {
+      for (const action of actionsOf(statement)) expect(action).not.toMatch(/(^\*$|:\*$)/);
+      if (resourcesOf(statement).includes("*")) {
+        expect(actionsOf(statement).every((a) => a.startsWith("xray:"))).toBe(true);
+      }
+      for (const resource of resourcesOf(statement)) expect(JSON.stringify(resource)).not.toMatch(/:\*"?$/);
+    }
+    // Who may invoke what: the explicit deployment's four, the fan-out's one; the schedules' now names the fan-out.
+    const invokes = statements(every).filter(({ statement }) =>
+      actionsOf(statement).some((a) => a.startsWith("lambda:")),
+    );
+    expect(invokes).toHaveLength(5);
+    const sweepInvokers = invokes.filter(({ statement }) =>
+      resourcesOf(statement).some(
+        (r) => JSON.stringify(r) === JSON.stringify(getAtt(logicalId(every, every.stack.sweep.function))),
+      ),
+    );
+    expect(sweepInvokers.map(({ owner }) => owner.startsWith(fanOutRole.slice(0, -8)))).toEqual([true]);
+  });
+
+  it("alarms on a failed fan-out, a lost installation, and no successful sweep of any org for 26 hours", () => {
+    const topic = { Ref: logicalId(every, every.stack.node.findChild("Alarms").node.findChild("Topic")) };
+    const alarms = resources(every, "AWS::CloudWatch::Alarm").map(([, r]) => r.Properties ?? {});
+    expect(alarms.map((a) => a.AlarmName).sort()).toEqual(
+      [
+        "patrol-sweep-failed",
+        "patrol-no-successful-sweep",
+        "patrol-sweep-dead-letters",
+        "patrol-fan-out-failed",
+        "patrol-installation-lost",
+      ].sort(),
+    );
+    for (const alarm of alarms) expect(alarm.AlarmActions).toEqual([topic]);
+    expect(alarms).toContainEqual(
+      expect.objectContaining({
+        AlarmName: "patrol-no-successful-sweep",
+        Namespace: "patrol",
+        MetricName: "SweepSucceeded",
+        // The heartbeat the sweep publishes beside its per-org one: `service` alone.
+        Dimensions: [{ Name: "service", Value: "patrol" }],
+        Statistic: "Sum",
+        Period: 3600,
+        EvaluationPeriods: 26,
+        DatapointsToAlarm: 26,
+        Threshold: 1,
+        ComparisonOperator: "LessThanThreshold",
+        TreatMissingData: "breaching",
+      }),
+    );
+    expect(alarms).toContainEqual(
+      expect.objectContaining({
+        AlarmName: "patrol-installation-lost",
+        Namespace: "patrol",
+        MetricName: "InstallationsLost",
+        Dimensions: [{ Name: "service", Value: "patrol" }],
+        Statistic: "Maximum",
+        Threshold: 1,
+        ComparisonOperator: "GreaterThanOrEqualToThreshold",
+        TreatMissingData: "notBreaching",
+      }),
+    );
+    expect(alarms).toContainEqual(
+      expect.objectContaining({
+        AlarmName: "patrol-fan-out-failed",
+        Namespace: "AWS/Lambda",
+        MetricName: "Errors",
+        Dimensions: [{ Name: "FunctionName", Value: { Ref: logicalId(every, fanOutOf(every).function) } }],
+        Threshold: 1,
+        ComparisonOperator: "GreaterThanOrEqualToThreshold",
+      }),
+    );
+  });
+
+  it("names the fan-out and its logs in the outputs", () => {
+    const outputs = every.json.Outputs as Record<string, { Value: unknown }>;
+    expect(outputs.FanOutFunctionName?.Value).toEqual({ Ref: logicalId(every, fanOutOf(every).function) });
+    expect(outputs.FanOutLogGroupName?.Value).toEqual({ Ref: logicalId(every, fanOutOf(every).logGroup) });
+    expect(Object.keys(full.json.Outputs as object)).not.toContain("FanOutFunctionName");
   });
 });

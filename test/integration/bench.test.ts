@@ -34,7 +34,15 @@ describe("the benchmark harness", () => {
     );
 
     // GitHub: exactly the floor, nothing per token, one request at a time (the request list aside).
-    expect(row.github).toMatchObject({ list: 2, revoke: 1, requests: 1, auth: 2, other: 0, failed: 0 });
+    expect(row.github).toMatchObject({
+      list: 2,
+      revoke: 1,
+      requests: 1,
+      classic: 1,
+      auth: 2,
+      other: 0,
+      failed: 0,
+    });
     expect(row.github.total).toBe(row.github.floor);
     expect(row.github.maxInFlight).toBeLessThanOrEqual(2);
 
@@ -68,6 +76,7 @@ describe("the benchmark harness", () => {
       "slackInteractions",
       "slackWorker",
       "githubWebhook",
+      "fanOut",
     ]);
     for (const b of results.bundles) {
       expect(b.bytes).toBeGreaterThan(0);

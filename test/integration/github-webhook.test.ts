@@ -357,6 +357,72 @@ describe("approval rules decide the routine requests as they arrive", () => {
   });
 });
 
+describe("approval rules, beyond the delivery", () => {
+  const RULES = [
+    { name: "no-endless-tokens", decision: "deny", when: { lifetimeOverDays: 90 } },
+    {
+      name: "small-read-only",
+      decision: "approve",
+      when: { readOnly: true, maxRepositories: 3, reasonGiven: true, expiresWithinDays: 30 },
+    },
+  ];
+
+  it("a request whose delivery was lost is decided by the next sweep, and its digest says so", async () => {
+    await deploy({ PATROL_POLICY: JSON.stringify({ requestRules: RULES }) });
+    hooks().loseNext(2);
+    const reader = gh().addRequest({
+      tokenId: 901,
+      owner: "rob",
+      tokenName: "docs-reader",
+      reason: "builds the docs site",
+      tokenExpiresAt: iso(Date.now() + 20 * DAY),
+      permissions: { repository: { contents: "read" } },
+      repositories: ["docs", "web"],
+    });
+    const endless = gh().addRequest({
+      tokenId: 902,
+      owner: "eve",
+      tokenName: "forever",
+      reason: "why not",
+      tokenExpiresAt: null,
+    });
+    await hooks().settled();
+    expect(gh().reviews).toEqual([]);
+    const night = await s.sweep(ORG);
+    expect(night.error).toBeUndefined();
+    const reviews = new Map(gh().reviews.map((r) => [r.requestId, r]));
+    // The sweep counted the request's repositories (its listing does not say) to apply maxRepositories.
+    expect(reviews.get(reader.id)).toMatchObject({ action: "approve" });
+    expect(reviews.get(reader.id)?.reason).toContain("2 repositories (at most 3)");
+    expect(reviews.get(endless.id)).toMatchObject({ action: "deny" });
+    expect(night.report?.alerts.filter((a) => a.kind === "request-decided")).toHaveLength(2);
+    const digest = world.loopback.slack.messages(SLACK_CHANNEL).at(-1);
+    const body = JSON.stringify(digest?.blocks);
+    expect(body).toContain("Requests decided by the approval rules");
+    expect(body).toMatch(/docs-reader.*approved by rule small-read-only/);
+    expect(body).not.toContain("Requests waiting for review");
+    expect((await entryOf(901))?.approvedBy).toBe("rule:small-read-only");
+    expect((await entryOf(902))?.status).toBe("gone");
+  });
+
+  it("in report mode a rule only says what it would decide; the buttons stay for a person", async () => {
+    await deploy({ PATROL_MODE: "report", PATROL_POLICY: JSON.stringify({ requestRules: RULES }) });
+    gh().addRequest({
+      tokenId: 903,
+      owner: "eve",
+      tokenName: "forever",
+      reason: "why not",
+      tokenExpiresAt: null,
+    });
+    await hooks().settled();
+    expect(gh().reviews).toEqual([]);
+    expect(await entryOf(903)).toMatchObject({ status: "requested" });
+    const card = JSON.stringify(cards().at(-1)?.blocks);
+    expect(card).toMatch(/Rule `no-endless-tokens` would deny it \(report mode: you decide\)/);
+    expect(card).toContain("Deny…");
+  });
+});
+
 /** A `created` payload as GitHub sends it, for hand-made deliveries. */
 function createdPayload() {
   return {

@@ -968,6 +968,7 @@ describe("patrol ledger export", () => {
         "firstSeenAt",
         "alertsSent",
         "pendingRevocation",
+        "classic",
         "goneFrom",
         "revokedReason",
         "revokedDetail",

@@ -205,6 +205,20 @@ export interface GitHubSim {
   revokedCredentials: string[];
   /** Webhook deliveries of every org, and the controls of GitHub's side of them. */
   webhooks: WebhookLog;
+  /**
+   * Installs the App on an account: an org (created on first use) or, as GitHub allows, a user, which
+   * `GET /app/installations` lists with `target_type: "User"` and which has no org endpoints.
+   */
+  addInstallation(
+    account: string,
+    installationId: number,
+    options?: { type?: "Organization" | "User" },
+  ): void;
+  /**
+   * Uninstalls the App from an account, as an owner does in its settings: the installation leaves
+   * `GET /app/installations`, and its tokens stop working. False when the App was not installed there.
+   */
+  removeInstallation(account: string): boolean;
   /** Stops the server and aborts deliveries in flight. */
   close(): Promise<void>;
 }
@@ -871,6 +885,7 @@ export async function startGitHubSim(opts: GitHubSimOptions = {}): Promise<GitHu
   const users = new Map<string, SimpleUser>(); // by lowercase login
   const accountIds = new Map<number, string>(); // id → lowercase login (users and orgs share GitHub's id space)
   const installationsById = new Map<number, string>(); // installation id → org lowercase
+  const userInstallations = new Map<number, string>(); // installation id → user lowercase
   const issued = new Map<string, IssuedToken>();
   const staticTokens = new Map<string, Set<string>>();
   const rateWindows = new Map<string, RateWindow>();
@@ -1603,18 +1618,24 @@ export async function startGitHubSim(opts: GitHubSimOptions = {}): Promise<GitHu
 
   // --- app endpoints -------------------------------------------------------------------------------------
 
-  function installationPayload(installationId: number, org: OrgState): InstallationPayload {
+  function installationPayload(
+    installationId: number,
+    org: OrgState | { account: SimpleUser; id: number; login: string; type: "User" },
+  ): InstallationPayload {
+    const onUser = "type" in org;
     return {
       id: installationId,
       account: org.account,
       repository_selection: "all",
       access_tokens_url: `${base}/app/installations/${installationId}/access_tokens`,
       repositories_url: `${base}/installation/repositories`,
-      html_url: `https://github.com/organizations/${org.login}/settings/installations/${installationId}`,
+      html_url: onUser
+        ? `https://github.com/settings/installations/${installationId}`
+        : `https://github.com/organizations/${org.login}/settings/installations/${installationId}`,
       app_id: opts.app?.appId ?? 0,
       ...(opts.app?.clientId ? { client_id: opts.app.clientId } : {}),
       target_id: org.id,
-      target_type: "Organization",
+      target_type: onUser ? "User" : "Organization",
       permissions: installationPermissions,
       events: ["personal_access_token_request"],
       created_at: startedAt,
@@ -1626,6 +1647,16 @@ export async function startGitHubSim(opts: GitHubSimOptions = {}): Promise<GitHu
       suspended_by: null,
       suspended_at: null,
     };
+  }
+
+  function userInstallationPayload(installationId: number, userLower: string): InstallationPayload {
+    const account = user(userLower);
+    return installationPayload(installationId, {
+      account,
+      id: Number(account.id),
+      login: account.login,
+      type: "User",
+    });
   }
 
   function appPayload(): AppPayload {
@@ -1648,7 +1679,7 @@ export async function startGitHubSim(opts: GitHubSimOptions = {}): Promise<GitHu
       updated_at: startedAt,
       permissions: { ...installationPermissions },
       events: ["personal_access_token_request"],
-      installations_count: installationsById.size,
+      installations_count: installationsById.size + userInstallations.size,
     };
   }
 
@@ -1696,11 +1727,16 @@ export async function startGitHubSim(opts: GitHubSimOptions = {}): Promise<GitHu
         const org = orgs.get(orgLower);
         if (org) all.push(installationPayload(id, org));
       }
+      for (const [id, userLower] of userInstallations) all.push(userInstallationPayload(id, userLower));
+      // GitHub lists installations oldest first, which for the sim is by id.
+      all.sort((a, b) => a.id - b.id);
       return pageOfArray(ctx, undefined, all);
     }
     const installationId = Number(third);
     if (!Number.isSafeInteger(installationId)) return notFound(DOCS.apps);
     if (fourth === undefined && ctx.method === "GET") {
+      const onUser = userInstallations.get(installationId);
+      if (onUser !== undefined) return { status: 200, body: userInstallationPayload(installationId, onUser) };
       const org = orgs.get(installationsById.get(installationId) ?? "");
       return org ? { status: 200, body: installationPayload(installationId, org) } : notFound(DOCS.apps);
     }
@@ -2078,6 +2114,25 @@ export async function startGitHubSim(opts: GitHubSimOptions = {}): Promise<GitHu
     org: (name) => getOrg(name).handle,
     revokedCredentials,
     webhooks,
+    addInstallation(accountName, installationId, options = {}) {
+      if (options.type === "User")
+        userInstallations.set(installationId, user(accountName).login.toLowerCase());
+      else installationsById.set(installationId, getOrg(accountName).login.toLowerCase());
+    },
+    removeInstallation(accountName) {
+      const lower = accountName.toLowerCase();
+      let removed = false;
+      for (const installations of [installationsById, userInstallations]) {
+        for (const [id, login] of installations) {
+          if (login !== lower) continue;
+          installations.delete(id);
+          removed = true;
+          // Uninstalling revokes the installation's tokens at once.
+          for (const [token, given] of issued) if (given.installationId === id) issued.delete(token);
+        }
+      }
+      return removed;
+    },
     async close() {
       await webhooks.close();
       for (const entry of timers) {

@@ -50,6 +50,7 @@ function entry(overrides: Partial<LedgerEntry> = {}): LedgerEntry {
     neededUntil: null,
     slack: "U0OPS",
     email: "",
+    classic: null,
     notes: "",
     status: "active",
     firstSeenAt: "2025-01-02T03:04:05.000Z",

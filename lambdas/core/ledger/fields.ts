@@ -241,6 +241,14 @@ const PendingRevocationSchema = z.object({
   runId: z.string(),
 });
 
+const ClassicSchema = z.object({
+  credentialId: z.number().int().positive(),
+  lastEight: z.string(),
+  scopes: z.array(z.string()),
+  authorizedAt: z.string().nullable(),
+  lastAccessedAt: z.string().nullable(),
+});
+
 // ---------------------------------------------------------------------------------------------------
 // The fields
 
@@ -460,6 +468,14 @@ export const FIELDS = {
     schema: z.number().int().nonnegative(),
     initial: 0,
     csv: { column: "version", audit: true, exportOnly: true },
+  }),
+  /**
+   * A classic PAT's SSO authorization, as GitHub last listed it (entries `classic-<credential id>`): their
+   * own kind, swept beside the fine-grained tokens on SAML SSO orgs. Null for a fine-grained token.
+   */
+  classic: field({
+    schema: ClassicSchema.nullable(),
+    initial: null as z.output<typeof ClassicSchema> | null,
   }),
   /** The status the entry had when its grant stopped being listed: what it returns to if listed again. */
   goneFrom: field({ schema: StatusSchema.nullable(), initial: null }),
