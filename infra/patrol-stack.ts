@@ -120,6 +120,7 @@ export class PatrolStack extends Stack {
     this.webhook = new GitHubWebhook(this, "Webhook", {
       stackName: this.stackName,
       environment,
+      orgs: config.orgs,
       ledger: this.ledger,
       githubAppSecret: this.secrets.githubApp,
       slackBotToken: this.secrets.slackBotToken,

@@ -48,6 +48,8 @@ const EnvSchema = z.object({
   SLACK_SIGNING_SECRET_ARN: optionalText,
   GITHUB_WEBHOOK_SECRET: optionalText,
   GITHUB_WEBHOOK_SECRET_ARN: optionalText,
+  /** The orgs a deployment governs, comma-separated, or `*` (the default): the webhook ignores others. */
+  PATROL_ORGS: optionalText,
   /** JSON `{ revoke, review, register, retire }`: Slack user (U…) or user group (S…) ids per kind. */
   PATROL_APPROVERS: optionalText,
   /** The worker Lambda that carries out Slack actions (invoked asynchronously by the endpoint). */

@@ -10,6 +10,8 @@ export interface GitHubWebhookProps {
   stackName: string;
   /** What every patrol Lambda reads, to which this adds the webhook secret's ARN. */
   environment: Record<string, string>;
+  /** The orgs this deployment governs (`*`: every installation): a delivery about another is ignored. */
+  orgs: readonly string[] | "*";
   ledger: LedgerTable;
   githubAppSecret: ISecret;
   slackBotToken: ISecret;
@@ -39,7 +41,11 @@ export class GitHubWebhook extends Construct {
       timeout: Duration.seconds(10),
       memorySize: props.memorySize,
       logRetention: props.logRetention,
-      environment: { ...props.environment, GITHUB_WEBHOOK_SECRET_ARN: props.webhookSecret.secretArn },
+      environment: {
+        ...props.environment,
+        GITHUB_WEBHOOK_SECRET_ARN: props.webhookSecret.secretArn,
+        PATROL_ORGS: props.orgs === "*" ? "*" : props.orgs.join(","),
+      },
       // A failed delivery shows as failed in the App's Recent Deliveries; the nightly sweep is the backstop.
       retryAttempts: 0,
       // A ceiling on what an unsigned flood can cost: each such request ends at the signature check.

@@ -6,8 +6,10 @@ import {
   type RuleDecision,
   type RuleSubject,
   type RuleVerdict,
+  recordRuleDecision,
 } from "../core/request-rules";
 import type { PatRequest } from "../core/types";
+import { commit } from "./commit";
 import { reviewRequest } from "./keep-register";
 import type { GrantSource, Ledger } from "./ports";
 
@@ -64,6 +66,7 @@ export async function applyRule(
   deps: RuleDeps,
   org: string,
   request: PatRequest,
+  entryId: string,
   decided: RuleDecision,
   ctx: ChangeContext,
   mode: "enforce" | "report",
@@ -72,6 +75,7 @@ export async function applyRule(
   const done = decided.decision === "approve" ? "approved" : "denied";
   // Report mode changes nothing at GitHub: the rule's decision is said, and a person makes it.
   if (mode === "report") {
+    await rememberVerdict(deps, org, entryId, { requestId: request.requestId, decided, applied: false }, ctx);
     return {
       outcome: `request ${request.requestId} would be ${done} by rule ${rule.name} (report mode: a person decides)`,
       entryId: null,
@@ -90,10 +94,36 @@ export async function applyRule(
       githubReason: decided.reason,
     },
   );
+  await rememberVerdict(
+    deps,
+    org,
+    entry.entryId,
+    { requestId: request.requestId, decided, applied: true },
+    ctx,
+  );
   return {
     outcome: `request ${request.requestId} ${done} by rule ${rule.name}: ${entry.entryId} is ${entry.status}`,
     entryId: entry.entryId,
     rule,
     applied: true,
   };
+}
+
+/**
+ * The rules' verdict kept in the entry (`recordRuleDecision`): a request is put to the rules once, and the
+ * digest says once what they decided. A verdict that could not be kept is put again by the next sweep,
+ * which finds the request reviewed (or, in report mode, says it again): nothing is decided twice.
+ */
+export async function rememberVerdict(
+  deps: Pick<RuleDeps, "ledger">,
+  org: string,
+  entryId: string,
+  verdict: { requestId: number; decided: RuleDecision | null; applied: boolean },
+  ctx: ChangeContext,
+): Promise<void> {
+  const view = new Map((await deps.ledger.read(org, [entryId])).map((e) => [e.entryId, e]));
+  await commit(deps.ledger, org, view, (current) => ({
+    writes: recordRuleDecision([...current.values()], entryId, verdict, ctx),
+    result: null,
+  }));
 }

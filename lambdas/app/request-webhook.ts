@@ -8,7 +8,7 @@ import type { Alert, LedgerEntry, PatRequest } from "../core/types";
 import { commit, pick } from "./commit";
 import { type Log, messageOf } from "./log";
 import type { GrantSource, Ledger, Notifier } from "./ports";
-import { applyRule, ruleSubject } from "./request-rules";
+import { applyRule, rememberVerdict, ruleSubject } from "./request-rules";
 
 export interface RequestWebhookDeps {
   github: GrantSource;
@@ -50,7 +50,19 @@ export async function takeRequestEvent(
 ): Promise<DeliveryOutcome> {
   const entries = await deps.ledger.load(org);
   const view = new Map(entries.map((e) => [e.entryId, e]));
-  const request = event.action === "created" ? await withReason(deps, org, event.request) : event.request;
+  let request = event.request;
+  if (event.action === "created") {
+    const listed = await withReason(deps, org, event.request);
+    // A `created` redelivered (or replayed) after the request was reviewed or withdrawn is old news: the
+    // listing, not the delivery, says whether it is pending, and a closed request is not opened again.
+    if (listed === "not pending") {
+      return {
+        outcome: `request ${event.request.requestId} is no longer pending on GitHub: nothing recorded`,
+        entryId: null,
+      };
+    }
+    request = listed;
+  }
   const news: RequestEvent = { ...event, request };
   const tokenIds = [
     ...new Set([
@@ -81,9 +93,24 @@ export async function takeRequestEvent(
   const entry = view.get(entryId);
   if (entry?.status !== "requested") return { outcome, entryId };
   const rules = deps.policy.requestRules;
-  const decided = decideByRules(rules, await ruleSubject(deps, rules, org, request, context.repositoryCount));
-  if (!decided) return { outcome, entryId, card: await postCard(deps, org, entry, request, ctx) };
-  const ruled = await applyRule(deps, org, request, decided, ctx, deps.policy.mode);
+  const decided =
+    rules.length > 0
+      ? decideByRules(rules, await ruleSubject(deps, rules, org, request, context.repositoryCount))
+      : null;
+  if (!decided) {
+    if (rules.length > 0) {
+      await rememberVerdict(
+        deps,
+        org,
+        entryId,
+        { requestId: request.requestId, decided, applied: false },
+        ctx,
+      );
+    }
+    return { outcome, entryId, card: await postCard(deps, org, entry, request, ctx) };
+  }
+  const ruled = await applyRule(deps, org, request, entryId, decided, ctx, deps.policy.mode);
+  for (const now of await deps.ledger.read(org, [entryId])) view.set(now.entryId, now);
   const card = await postCard(deps, org, view.get(entryId) ?? entry, request, ctx, {
     ...decided,
     applied: ruled.applied,
@@ -96,11 +123,18 @@ export async function takeRequestEvent(
   };
 }
 
-/** The request as GitHub lists it, with the requester's reason; the webhook's own copy if it cannot be read. */
-async function withReason(deps: RequestWebhookDeps, org: string, request: PatRequest): Promise<PatRequest> {
+/**
+ * The request as GitHub lists it, with the requester's reason; "not pending" when the listing does not
+ * have it; the webhook's own copy if the listing cannot be read.
+ */
+async function withReason(
+  deps: RequestWebhookDeps,
+  org: string,
+  request: PatRequest,
+): Promise<PatRequest | "not pending"> {
   try {
     const listed = await deps.github.listRequests(org, { tokenIds: [request.tokenId] });
-    return listed.find((r) => r.requestId === request.requestId) ?? request;
+    return listed.find((r) => r.requestId === request.requestId) ?? "not pending";
   } catch (error) {
     // The entry is still worth having now; the nightly sweep fills the purpose in from the listing.
     deps.log?.warn("reading the request's reason failed", {
@@ -125,7 +159,8 @@ async function postCard(
   decided?: RuleDecision & { applied: boolean },
 ): Promise<DeliveryOutcome["card"]> {
   if (!deps.notifier) return "not configured";
-  const key = requestCardKey(request.requestId);
+  // A decided request's card is the digest's "decided" item, said now: remembered under the same key.
+  const key = decided ? `request-decided:${request.requestId}` : requestCardKey(request.requestId);
   if (entry.alertsSent[key]) return "posted";
   const alert: Alert = {
     kind: "request-waiting",

@@ -29,7 +29,7 @@ import {
   type PostedMessage,
   type SlackConsole,
 } from "./ports";
-import { applyRule, ruleSubject } from "./request-rules";
+import { applyRule, rememberVerdict, ruleSubject } from "./request-rules";
 
 /** The ports a sweep needs; handlers and the CLI pass real adapters in. */
 export interface SweepDeps {
@@ -107,7 +107,7 @@ async function sweepSteps(sweep: Sweep): Promise<void> {
   if (!due) return;
   const outcomes = await revoke(sweep, due);
   const revokedAlerts = await recordOutcomes(sweep, due, outcomes);
-  const ruled = await decideNewRequests(sweep, listed, due.plan);
+  const ruled = await decideNewRequests(sweep, listed);
   const classic = await sweepClassic(sweep, due);
   // A request a rule decided waits for no one: its "waiting" item gives way to what was decided.
   const waiting = due.plan.alerts.filter(
@@ -421,7 +421,11 @@ async function sweepClassic(sweep: Sweep, due: Due): Promise<Alert[]> {
   }
   const { credentials } = listing;
   // The night's cap counts every policy-driven revocation, fine-grained and classic together.
-  const room = policy.maxRevocationsPerRun - due.revocations.filter((r) => !NEVER_HELD.has(r.reason)).length;
+  // A night whose fine-grained revocations tripped the cap holds every classic policy removal too.
+  const tripped = due.plan.held.some((h) => h.heldBy === "cap");
+  const room = tripped
+    ? -1
+    : policy.maxRevocationsPerRun - due.revocations.filter((r) => !NEVER_HELD.has(r.reason)).length;
   let plan: ClassicPlan;
   try {
     const committed = await commit(ledger, org, sweep.view, (entries) => {
@@ -436,6 +440,13 @@ async function sweepClassic(sweep: Sweep, due: Due): Promise<Alert[]> {
       message: `recording the classic PATs failed: ${messageOf(error)}`,
     });
     return [];
+  }
+  if (plan.suspect) {
+    sweep.report.errors.push({
+      stage: "list",
+      message:
+        "GitHub's classic PAT listing lost too many of the authorizations the ledger knows to be believed: none was marked gone",
+    });
   }
   const outcomes: { revocation: ClassicRevocation; ok: boolean; error?: string }[] = [];
   for (const revocation of plan.revocations) {
@@ -495,64 +506,75 @@ async function sweepClassic(sweep: Sweep, due: Due): Promise<Alert[]> {
 }
 
 /**
- * 5b. Requests this sweep pulled in (their delivery was lost, or none is set up) meet the approval rules,
- * as a delivery's would: a rule's decision goes to GitHub with its reason and the rule as actor (only said,
- * in report mode), and the digest tells the team what was decided.
+ * 5b. Pending requests the approval rules were not put to (their delivery was lost, none is set up, or the
+ * rule step failed) meet them now, as a delivery's would: a rule's decision goes to GitHub with its reason
+ * and the rule as actor (only said, in report mode). Then every decision the team was not told of yet (by
+ * the request's card) goes in the digest.
  */
 async function decideNewRequests(
   sweep: Sweep,
   listed: Listed,
-  plan: SweepPlan,
 ): Promise<{ alerts: Alert[]; decided: Set<string> }> {
   const { policy, github, ledger, budget } = sweep.deps;
   const rules = policy.requestRules;
-  const decidedIds = new Set<string>();
-  if (rules.length === 0) return { alerts: [], decided: decidedIds };
   const { org } = sweep.options;
-  // New tonight: the entries the plan pulled a request into (created, or requested again).
-  const fresh = new Set(
-    plan.writes.filter((w) => w.events.some((e) => e.action === "requested")).map((w) => w.entry.entryId),
+  const byRequest = new Map(
+    [...sweep.view.values()].flatMap((e) => (e.requestId === null ? [] : [[e.requestId, e] as const])),
   );
-  const alerts: Alert[] = [];
-  for (const request of listed.requests) {
-    const entry = [...sweep.view.values()].find((e) => e.requestId === request.requestId);
-    if (!entry || !fresh.has(entry.entryId) || entry.status !== "requested") continue;
+  const refresh = async (entryId: string) => {
+    for (const now of await ledger.read(org, [entryId])) sweep.view.set(now.entryId, now);
+    sweep.written.add(entryId);
+  };
+  for (const request of rules.length > 0 ? listed.requests : []) {
+    const entry = byRequest.get(request.requestId);
+    if (entry?.status !== "requested" || entry.ruleDecision?.requestId === request.requestId) continue;
     if (budget?.stopped) break;
     try {
       const decided = decideByRules(rules, await ruleSubject({ github }, rules, org, request));
-      if (!decided) continue;
-      const done = await applyRule({ github, ledger }, org, request, decided, sweep.ctx, policy.mode);
-      if (done.applied) {
-        for (const now of await ledger.read(org, [entry.entryId])) sweep.view.set(now.entryId, now);
-        sweep.written.add(entry.entryId);
-        decidedIds.add(entry.entryId);
-      }
-      alerts.push({
-        kind: "request-decided",
-        key: `request-decided:${request.requestId}`,
-        entryId: entry.entryId,
-        tokenId: request.tokenId,
-        tokenName: request.tokenName,
-        owner: request.owner,
-        slack: entry.slack,
-        detail: done.applied
-          ? `request ${request.requestId} ${decided.decision === "approve" ? "approved" : "denied"} by rule ${decided.rule.name}: ${decided.reason}`
-          : `request ${request.requestId}: rule ${decided.rule.name} would ${decided.decision} it (report mode: a person decides): ${decided.reason}`,
-      });
+      if (decided)
+        await applyRule({ github, ledger }, org, request, entry.entryId, decided, sweep.ctx, policy.mode);
+      else
+        await rememberVerdict(
+          { ledger },
+          org,
+          entry.entryId,
+          { requestId: request.requestId, decided, applied: false },
+          sweep.ctx,
+        );
+      await refresh(entry.entryId);
     } catch (error) {
       sweep.report.errors.push({
         stage: "review",
         entryId: entry.entryId,
-        message: `deciding request ${request.requestId} by the approval rules failed: ${messageOf(error)}; a person decides`,
+        message: `deciding request ${request.requestId} by the approval rules failed: ${messageOf(error)}; the next sweep tries again, or a person decides`,
       });
     }
   }
+  const alerts: Alert[] = [];
+  const decidedIds = new Set<string>();
+  const nowMs = sweep.options.now.getTime();
+  for (const entry of sweep.view.values()) {
+    const verdict = entry.ruleDecision;
+    if (!verdict?.rule || !verdict.decision) continue;
+    const key = `request-decided:${verdict.requestId}`;
+    if (entry.alertsSent[key] || nowMs - Date.parse(verdict.at) > 7 * 86_400_000) continue;
+    if (verdict.applied) decidedIds.add(entry.entryId);
+    alerts.push({
+      kind: "request-decided",
+      key,
+      entryId: entry.entryId,
+      tokenId: entry.tokenId,
+      tokenName: entry.tokenName,
+      owner: entry.owner,
+      slack: entry.slack,
+      detail: verdict.applied
+        ? `request ${verdict.requestId} ${verdict.decision === "approve" ? "approved" : "denied"} by rule ${verdict.rule}: ${verdict.reason}`
+        : `request ${verdict.requestId}: rule ${verdict.rule} would ${verdict.decision} it (report mode: a person decides): ${verdict.reason}`,
+    });
+  }
+  const decidedTokens = new Set([...decidedIds].map((id) => sweep.view.get(id)?.tokenId));
   sweep.report.alerts = [
-    ...sweep.report.alerts.filter(
-      (a) =>
-        a.kind !== "request-waiting" ||
-        ![...decidedIds].some((id) => sweep.view.get(id)?.tokenId === a.tokenId),
-    ),
+    ...sweep.report.alerts.filter((a) => a.kind !== "request-waiting" || !decidedTokens.has(a.tokenId)),
     ...alerts.map(toReportAlert),
   ];
   return { alerts, decided: decidedIds };

@@ -32,6 +32,8 @@ export interface ClassicPlan {
   /** Revocations the policy wants, held by report mode or the cap. */
   held: (ClassicRevocation & { heldBy: "report-mode" | "cap" })[];
   alerts: Alert[];
+  /** The listing lost too many known authorizations to be believed: none was taken for gone. */
+  suspect: boolean;
 }
 
 function ms(iso: string | null): number | null {
@@ -107,11 +109,11 @@ export function planClassic(
         "facts as GitHub lists the SSO authorization",
       );
     }
-    if (entry.status === "revoked" && NEVER_HELD.has(entry.revokedReason ?? "flagged")) {
+    const compromise =
+      entry.revokedReason !== null && NEVER_HELD.has(entry.revokedReason) ? entry.revokedReason : null;
+    if (entry.status === "revoked" && compromise) {
       // Removed after a compromise, and authorized again: removed again, whatever else it is.
-      wanted.push(
-        revocation(entry, cred, entry.revokedReason ?? "flagged", "removed before, but authorized again"),
-      );
+      wanted.push(revocation(entry, cred, compromise, "removed before, but authorized again"));
       continue;
     }
     if (entry.status === "revoked" || entry.status === "gone") {
@@ -201,19 +203,37 @@ export function planClassic(
     }
   }
 
-  closeUnlisted(changes, listed, ctx);
+  // A listing that lost a large share of the authorizations the ledger knows is not believed (as the
+  // fine-grained listing is not): nothing is taken for gone on its word.
+  const known = changes
+    .all()
+    .filter((e) => e.classic !== null && e.status !== "revoked" && e.status !== "gone");
+  const missing = known.filter((e) => !listed.has(e.entryId)).length;
+  const suspect =
+    missing >= policy.suspectListingMinimum && missing > known.length * policy.suspectListingShare;
+  if (!suspect) closeUnlisted(changes, listed, ctx);
 
+  // The cap, a circuit breaker as for fine-grained tokens: a night whose policy-driven removals exceed the
+  // room the cap has left holds them all; a compromise response never waits.
+  const overCap = wanted.filter((r) => !NEVER_HELD.has(r.reason)).length > room;
   const revocations: ClassicRevocation[] = [];
   const held: ClassicPlan["held"] = [];
-  let left = room;
   for (const r of wanted) {
     const neverHeld = NEVER_HELD.has(r.reason);
-    const heldBy = policy.mode === "report" ? "report-mode" : !neverHeld && left <= 0 ? "cap" : null;
+    const heldBy = policy.mode === "report" ? "report-mode" : !neverHeld && overCap ? "cap" : null;
     if (heldBy) {
       held.push({ ...r, heldBy });
+      // An intent left from an earlier night is not a removal in flight while it is held.
+      if (changes.existing(r.entryId).pendingRevocation) {
+        changes.update(
+          r.entryId,
+          { pendingRevocation: null },
+          "revocation-held",
+          `held by ${heldBy === "cap" ? "the night's revocation cap" : "report mode"}`,
+        );
+      }
       continue;
     }
-    if (!neverHeld) left--;
     revocations.push(r);
     changes.update(
       r.entryId,
@@ -246,7 +266,7 @@ export function planClassic(
       detail: `classic PAT ending ${h.lastEight}: would be revoked (${h.reason}: ${h.detail}), held by ${h.heldBy === "cap" ? "the night's revocation cap" : "report mode"}`,
     });
   }
-  return { writes: changes.writes(), revocations, held, alerts };
+  return { writes: changes.writes(), revocations, held, alerts, suspect };
 }
 
 function revocation(
@@ -328,7 +348,8 @@ export function completeClassic(
     );
     alerts.push({
       kind: "classic",
-      key: `classic-revoked:${nowIso}:${r.credentialId}`,
+      // The sweep's own key for a revocation: the late notice of an unsent one looks for exactly this.
+      key: `revoked:${nowIso}`,
       entryId: entry.entryId,
       tokenId: null,
       tokenName: entry.tokenName,

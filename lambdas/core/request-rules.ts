@@ -10,10 +10,13 @@
  */
 import * as z from "zod";
 import { levelAtLeast, nearest, PERMISSION_NAMES, shortName } from "./ledger/access";
+import { type ChangeContext, LedgerChanges } from "./ledger/changes";
 import { REASON_MAX } from "./ledger/fields";
-import type { PatRequest } from "./types";
+import type { EntryWrite, LedgerEntry, PatRequest } from "./types";
 
 const DAY_MS = 86_400_000;
+/** " (patrol rule <name>)", with the longest name: what a reason must leave room for within GitHub's 1,024. */
+const RULE_SUFFIX_MAX = " (patrol rule )".length + 63;
 const LEVEL_NAMES = ["read", "write", "admin"] as const;
 
 /** `name[:level]`: a permission's short name (`*` matches any run of characters) and the least level. */
@@ -63,7 +66,7 @@ export const RequestRuleSchema = z
       .string()
       .trim()
       .min(1)
-      .max(REASON_MAX - 40)
+      .max(REASON_MAX - RULE_SUFFIX_MAX)
       .optional(),
     /** An approval's risks, as the runbook asks of every approval; a default says what the rule allows. */
     risks: z.string().trim().min(1).max(REASON_MAX).optional(),
@@ -80,6 +83,14 @@ export const RequestRuleSchema = z
         code: "custom",
         path: ["when"],
         message: "an approve rule must require reasonGiven: true and an expiresWithinDays",
+      });
+    }
+    // Nor may it approve any access at all: it bounds what is granted, by level or by repositories.
+    if (rule.decision === "approve" && !rule.when.readOnly && rule.when.maxRepositories === undefined) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["when"],
+        message: "an approve rule must bound the access: readOnly: true or a maxRepositories",
       });
     }
   });
@@ -116,6 +127,14 @@ export const RequestRulesSchema = z
     });
     return rules;
   });
+
+/**
+ * Whether a requested `level` reaches `floor`. A level GitHub may add one day (or a payload's odd case)
+ * counts as the highest: a rule fails closed, never approving as read-only what it cannot read.
+ */
+function reaches(level: string, floor: (typeof LEVEL_NAMES)[number]): boolean {
+  return (LEVEL_NAMES as readonly string[]).includes(level) ? levelAtLeast(level, floor) : true;
+}
 
 function globOf(pattern: string): RegExp {
   return new RegExp(
@@ -177,7 +196,7 @@ function check(
           const [glob = "", floor] = pattern.split(":");
           return (
             globOf(glob).test(shortName(name)) &&
-            levelAtLeast(level, (floor ?? "read") as (typeof LEVEL_NAMES)[number])
+            reaches(level, (floor ?? "read") as (typeof LEVEL_NAMES)[number])
           );
         }),
       );
@@ -186,7 +205,7 @@ function check(
         : found(false, `asks for none of ${patterns.join(", ")}`);
     }
     case "readOnly": {
-      const writes = Object.entries(request.permissions).filter(([, level]) => levelAtLeast(level, "write"));
+      const writes = Object.entries(request.permissions).filter(([, level]) => reaches(level, "write"));
       return writes.length === 0
         ? found(true, `read-only (${permissionsText(request)})`)
         : found(false, `asks to write: ${writes.map(([n, l]) => `${shortName(n)}:${l}`).join(", ")}`);
@@ -263,4 +282,38 @@ export function decideByRules(rules: readonly RequestRule[], subject: RuleSubjec
 /** Whether any rule looks at the number of repositories (which a listed request does not carry). */
 export function needsRepositoryCount(rules: readonly RequestRule[]): boolean {
   return rules.some((r) => r.when.maxRepositories !== undefined);
+}
+
+/**
+ * The rules' verdict on an entry's request, recorded once: a request is put to the rules once (by its
+ * delivery, or by the sweep when no delivery did), and the digest says once what they decided.
+ */
+export function recordRuleDecision(
+  entries: readonly LedgerEntry[],
+  entryId: string,
+  verdict: { requestId: number; decided: RuleDecision | null; applied: boolean },
+  ctx: ChangeContext,
+): EntryWrite[] {
+  const changes = new LedgerChanges(entries, ctx);
+  const entry = changes.get(entryId);
+  if (!entry || entry.ruleDecision?.requestId === verdict.requestId) return [];
+  const { decided } = verdict;
+  changes.update(
+    entryId,
+    {
+      ruleDecision: {
+        requestId: verdict.requestId,
+        rule: decided?.rule.name ?? null,
+        decision: decided?.decision ?? null,
+        reason: decided?.reason ?? "",
+        at: ctx.now.toISOString(),
+        applied: verdict.applied,
+      },
+    },
+    "rules",
+    decided
+      ? `request ${verdict.requestId}: rule ${decided.rule.name} ${verdict.applied ? "decided" : "would decide (report mode)"}: ${decided.decision}`
+      : `request ${verdict.requestId}: no approval rule matches; a person decides`,
+  );
+  return changes.writes();
 }

@@ -18,11 +18,10 @@ export class DeliveryError extends Error {
   override name = "DeliveryError";
 }
 
-/** What the headers say: the event, the delivery's id (the same on a redelivery), the signature. */
+/** What a signed delivery's headers say: the event, and the delivery's id (the same on a redelivery). */
 export interface DeliveryHeaders {
   event: string;
   deliveryId: string;
-  signature: string | undefined;
 }
 
 export function readDeliveryHeaders(headers: Record<string, string | undefined>): DeliveryHeaders {
@@ -31,7 +30,7 @@ export function readDeliveryHeaders(headers: Record<string, string | undefined>)
   if (!event) throw new DeliveryError("no X-GitHub-Event header: is this a GitHub webhook delivery?");
   if (!deliveryId || !/^[\w-]{1,100}$/.test(deliveryId))
     throw new DeliveryError("no X-GitHub-Delivery header (a GUID): is this a GitHub webhook delivery?");
-  return { event, deliveryId, signature: headerOf(headers, "x-hub-signature-256") };
+  return { event, deliveryId };
 }
 
 const ACTIONS = ["created", "approved", "denied", "cancelled"] as const;

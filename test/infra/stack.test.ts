@@ -294,7 +294,8 @@ describe("the Lambdas", () => {
         "SLACK_SIGNING_SECRET_ARN",
       ].sort(),
     );
-    // The webhook endpoint takes a request as the sweep would: the same environment, and its own secret.
+    // The webhook endpoint takes a request as the sweep would: the same environment, its own secret, and
+    // the orgs the deployment governs (a delivery about another org is ignored).
     const webhook =
       (functions(full).webhook?.Properties?.Environment as { Variables: Record<string, unknown> } | undefined)
         ?.Variables ?? {};
@@ -303,6 +304,7 @@ describe("the Lambdas", () => {
       GITHUB_WEBHOOK_SECRET_ARN: {
         Ref: logicalId(full, full.stack.secrets.githubWebhookSecret as unknown as IConstruct),
       },
+      PATROL_ORGS: "acme,Acme-Labs",
     });
     expect(Object.keys(webhook).sort()).toEqual(
       [
@@ -311,6 +313,7 @@ describe("the Lambdas", () => {
         "GITHUB_WEBHOOK_SECRET_ARN",
         "NODE_OPTIONS",
         "PATROL_MODE",
+        "PATROL_ORGS",
         "PATROL_POLICY",
         "PATROL_TABLE",
         "POWERTOOLS_METRICS_NAMESPACE",

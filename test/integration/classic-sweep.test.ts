@@ -100,9 +100,10 @@ describe("classic PATs on a SAML SSO org", () => {
     const kinds = night.report?.alerts.filter((a) => a.kind === "classic").map((a) => a.detail) ?? [];
     expect(kinds.some((d) => d.includes("c9d0e1f2") && d.includes("not in the ledger"))).toBe(true);
 
-    // The next night: nothing said twice, nothing removed twice.
+    // The next night: nothing said twice (the removal included), nothing removed twice.
     const again = await s.sweep(ORG);
     expect(again.report?.alerts.filter((a) => a.kind === "classic")).toEqual([]);
+    expect(again.report?.slack).toMatchObject({ sent: false, skipped: "nothing new" });
     expect(gh().removedCredentialIds).toHaveLength(1);
   });
 

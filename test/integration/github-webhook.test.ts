@@ -28,10 +28,13 @@ async function deploy(env: Record<string, string> = {}): Promise<void> {
     region: "us-east-1",
     credentials: { accessKeyId: "test", secretAccessKey: "test" },
   });
-  const handler = makeWebhookHandler(async () => ({ webhookSecret: SECRET, deps: s.deps }), {
-    tableName: s.table,
-    client,
-  });
+  const handler = makeWebhookHandler(
+    async () => ({ webhookSecret: SECRET, deps: s.deps, orgs: new Set([ORG]) }),
+    {
+      tableName: s.table,
+      client,
+    },
+  );
   // GitHub's 10 s: a handler still running then would answer 502, as GitHub would mark it failed.
   endpoint = await startFunctionUrl(handler, { timeoutMs: 10_000 });
   gh().setWebhook({ url: endpoint.url, secret: SECRET });
@@ -167,6 +170,29 @@ describe("a request created on GitHub", () => {
     expect(await entries()).toEqual([]);
   });
 
+  it("a request in an org this deployment does not govern is ignored, though the App is installed there", async () => {
+    const payload = createdPayload();
+    const elsewhere = await hooks().deliver({
+      url: endpoint.url,
+      secret: SECRET,
+      event: "personal_access_token_request",
+      body: JSON.stringify({ ...payload, organization: { login: "Other-Org", id: 9 } }),
+    });
+    expect(elsewhere).toMatchObject({
+      status: 200,
+      responseBody: "ignored: Other-Org is not an org this deployment governs",
+    });
+    expect(await s.ledger.load("other-org")).toEqual([]);
+    const here = await hooks().deliver({
+      url: endpoint.url,
+      secret: SECRET,
+      event: "personal_access_token_request",
+      body: JSON.stringify({ ...payload, organization: { login: "ACME", id: 1 } }),
+    });
+    // The org's login in any case is the org: GitHub logins are case-insensitive.
+    expect(here.responseBody).not.toContain("ignored");
+  });
+
   it("other events and actions are answered 200 and ignored", async () => {
     const ping = await hooks().deliver({
       url: endpoint.url,
@@ -229,6 +255,23 @@ describe("a request reviewed or withdrawn", () => {
     expect((await s.ledger.history(ORG, cancelled?.entryId ?? "")).at(-1)?.reason).toMatch(
       /withdrawn by its requester/,
     );
+  });
+});
+
+describe("old news", () => {
+  it("a `created` redelivered after the request was denied does not open it again, nor post a card", async () => {
+    hooks().loseNext(1);
+    const request = requestCi();
+    await hooks().settled();
+    await s.deps.github.reviewRequest(ORG, request.id, "deny", "not this quarter");
+    await hooks().settled();
+    expect((await entryOf(701))?.status).toBe("gone");
+    const lost = hooks().deliveries.find((d) => d.action === "created");
+    const late = await hooks().redeliver(lost?.id ?? "");
+    expect(late.status).toBe(200);
+    expect(late.responseBody).toContain("no longer pending on GitHub: nothing recorded");
+    expect((await entryOf(701))?.status).toBe("gone");
+    expect(cards()).toEqual([]);
   });
 });
 
@@ -403,6 +446,41 @@ describe("approval rules, beyond the delivery", () => {
     expect(body).not.toContain("Requests waiting for review");
     expect((await entryOf(901))?.approvedBy).toBe("rule:small-read-only");
     expect((await entryOf(902))?.status).toBe("gone");
+  });
+
+  it("a rule step that failed during the delivery is taken by the next sweep, which tells the team", async () => {
+    await deploy({ PATROL_POLICY: JSON.stringify({ requestRules: RULES }) });
+    world.github.inject({
+      method: "POST",
+      path: /personal-access-token-requests\/\d+$/,
+      times: Number.POSITIVE_INFINITY,
+      fault: { kind: "answer", status: 502 },
+    });
+    const endless = gh().addRequest({
+      tokenId: 904,
+      owner: "eve",
+      tokenName: "forever",
+      reason: "why not",
+      tokenExpiresAt: null,
+    });
+    await hooks().settled();
+    // The entry is on record; the decision is not: GitHub shows the delivery failed.
+    expect(hooks().deliveries[0]?.status).toBe(500);
+    expect(await entryOf(904)).toMatchObject({ status: "requested", ruleDecision: null });
+    world.github.clear();
+    const night = await s.sweep(ORG);
+    expect(night.error).toBeUndefined();
+    expect(gh().reviews.find((r) => r.requestId === endless.id)).toMatchObject({ action: "deny" });
+    expect(await entryOf(904)).toMatchObject({
+      status: "gone",
+      ruleDecision: { rule: "no-endless-tokens", decision: "deny", applied: true },
+    });
+    expect(JSON.stringify(world.loopback.slack.messages(SLACK_CHANNEL).at(-1)?.blocks)).toMatch(
+      /forever.*denied by rule no-endless-tokens/,
+    );
+    // Said once: the next night has nothing to add.
+    const again = await s.sweep(ORG);
+    expect(again.report?.alerts.filter((a) => a.kind === "request-decided")).toEqual([]);
   });
 
   it("in report mode a rule only says what it would decide; the buttons stay for a person", async () => {

@@ -969,6 +969,7 @@ describe("patrol ledger export", () => {
         "alertsSent",
         "pendingRevocation",
         "classic",
+        "ruleDecision",
         "goneFrom",
         "revokedReason",
         "revokedDetail",

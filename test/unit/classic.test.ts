@@ -56,18 +56,36 @@ describe("planClassic", () => {
     expect(plan(remembered, [cred(7001, { expiresAt: null })]).alerts).toEqual([]);
   });
 
-  it("the cap's room counts: policy removals beyond it are held, a flagged one never is", () => {
+  it("over the cap's room, every policy removal is held (a circuit breaker); a flagged one never is", () => {
     const flagged = entry({ entryId: entryIdForClassic(1), tokenId: null, patId: null, status: "flagged" });
     const creds = [cred(1), cred(2, { expiresAt: null }), cred(3, { expiresAt: null })];
-    const result = plan([flagged], creds, { revoke: { noExpiry: true } }, 1);
-    expect(result.revocations.map((r) => [r.credentialId, r.reason])).toEqual([
-      [1, "flagged"],
-      [2, "no-expiry"],
+    const over = plan([flagged], creds, { revoke: { noExpiry: true } }, 1);
+    expect(over.revocations.map((r) => [r.credentialId, r.reason])).toEqual([[1, "flagged"]]);
+    expect(over.held.map((h) => [h.credentialId, h.heldBy])).toEqual([
+      [2, "cap"],
+      [3, "cap"],
     ]);
-    expect(result.held.map((h) => [h.credentialId, h.heldBy])).toEqual([[3, "cap"]]);
-    // Each removal's intent is written before the call.
-    const intents = applyWrites([flagged], result.writes).filter((e) => e.pendingRevocation);
-    expect(intents.map((e) => e.entryId).sort()).toEqual(["classic-1", "classic-2"]);
+    // Within the room, both go; each removal's intent is written before the call.
+    const within = plan([flagged], creds, { revoke: { noExpiry: true } }, 2);
+    expect(within.revocations.map((r) => r.credentialId)).toEqual([1, 2, 3]);
+    const intents = applyWrites([flagged], within.writes).filter((e) => e.pendingRevocation);
+    expect(intents.map((e) => e.entryId).sort()).toEqual(["classic-1", "classic-2", "classic-3"]);
+  });
+
+  it("a listing that lost most of the known authorizations is not believed: nothing is taken for gone", () => {
+    const known = [4, 5, 6, 7].map((id) =>
+      entry({
+        entryId: entryIdForClassic(id),
+        tokenId: null,
+        patId: null,
+        status: "active",
+        classic: { credentialId: id, lastEight: "x", scopes: [], authorizedAt: null, lastAccessedAt: null },
+      }),
+    );
+    const result = plan(known, [cred(4)]);
+    expect(result.suspect).toBe(true);
+    expect(applyWrites(known, result.writes).filter((e) => e.status === "gone")).toEqual([]);
+    expect(plan(known, [cred(4), cred(5), cred(6)]).suspect).toBe(false);
   });
 
   it("removed after a compromise and authorized again: removed again; otherwise judged anew", () => {

@@ -51,6 +51,7 @@ function entry(overrides: Partial<LedgerEntry> = {}): LedgerEntry {
     slack: "U0OPS",
     email: "",
     classic: null,
+    ruleDecision: null,
     notes: "",
     status: "active",
     firstSeenAt: "2025-01-02T03:04:05.000Z",

@@ -50,6 +50,19 @@ describe("approval rules: first match wins, no match leaves it to a person", () 
     ["asks to write issues: a person decides", { permissions: { "repository.issues": "write" } }, 2, null],
     ["expires in 60 days: a person decides", { tokenExpiresAt: days(60) }, 2, null],
     ["an unknown repository count never approves", {}, null, null],
+    // A level the rules do not know counts as the highest: it is never taken for read-only.
+    [
+      "a permission at an unknown level is not read-only",
+      { permissions: { "repository.contents": "Write" } },
+      1,
+      null,
+    ],
+    [
+      "an unknown level still meets a deny rule's floor",
+      { permissions: { "repository.administration": "owner" } },
+      1,
+      "no-admin",
+    ],
   ];
   it.each(cases)("%s", (_, overrides, count, expected) => {
     const decided = decideByRules(RULES, subject(overrides, count));
@@ -109,6 +122,11 @@ describe("a rule that cannot be evaluated is refused, naming it", () => {
       "a decision that is not one",
       { name: "w", decision: "maybe", when: { noExpiry: true } },
       /rule w.*decision/,
+    ],
+    [
+      "an approval that bounds neither the level nor the repositories",
+      { name: "any-30-days", decision: "approve", when: { reasonGiven: true, expiresWithinDays: 30 } },
+      /rule any-30-days.*must bound the access: readOnly: true or a maxRepositories/,
     ],
     [
       "a bad name",

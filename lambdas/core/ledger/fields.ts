@@ -241,6 +241,17 @@ const PendingRevocationSchema = z.object({
   runId: z.string(),
 });
 
+const RuleDecisionSchema = z.object({
+  requestId: z.number().int().positive(),
+  /** The rule that matched, or null: none did, and a person decides. */
+  rule: z.string().nullable(),
+  decision: z.enum(["approve", "deny"]).nullable(),
+  reason: z.string(),
+  at: z.string(),
+  /** False in report mode: the decision was only said. */
+  applied: z.boolean(),
+});
+
 const ClassicSchema = z.object({
   credentialId: z.number().int().positive(),
   lastEight: z.string(),
@@ -476,6 +487,14 @@ export const FIELDS = {
   classic: field({
     schema: ClassicSchema.nullable(),
     initial: null as z.output<typeof ClassicSchema> | null,
+  }),
+  /**
+   * What the approval rules decided of the entry's request (or would have, in report mode): so a request is
+   * put to the rules once, and the digest tells the team once what was decided.
+   */
+  ruleDecision: field({
+    schema: RuleDecisionSchema.nullable(),
+    initial: null as z.output<typeof RuleDecisionSchema> | null,
   }),
   /** The status the entry had when its grant stopped being listed: what it returns to if listed again. */
   goneFrom: field({ schema: StatusSchema.nullable(), initial: null }),
