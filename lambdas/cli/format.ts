@@ -87,9 +87,17 @@ export function formatSweepReport(report: SweepReport): string {
     for (const e of report.errors) out.push(`  ${e.stage}: ${e.message}`);
   }
   out.push("");
+  const classic = report.classic;
+  if (classic) {
+    out.push(
+      classic.visible
+        ? `Classic PATs: ${plural(classic.scanned ?? 0, "SSO authorization")} listed, ${classic.revoked?.length ?? 0} revoked${classic.held ? `, ${classic.held} held` : ""}`
+        : `Classic PATs: not visible here (${classic.note ?? "no SAML SSO"})`,
+    );
+  }
   out.push(
     report.slack.sent
-      ? "Slack: digest sent"
+      ? `Slack: digest sent${report.slack.ownersTold ? `, ${plural(report.slack.ownersTold, "owner")} told by DM` : ""}`
       : `Slack: not sent (${report.slack.error ?? report.slack.skipped ?? "nothing to send"})`,
   );
   out.push(
