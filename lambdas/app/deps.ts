@@ -2,7 +2,7 @@ import { createPrivateKey } from "node:crypto";
 import { join } from "node:path";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { ensureLedgerTable, startEmbeddedDynamo } from "../adapters/embedded-dynamodb";
-import type { GitHubCredentials, GitHubShared } from "../adapters/github";
+import type { GitHubClientOptions, GitHubCredentials, GitHubShared } from "../adapters/github";
 import { makeDynamoLedger } from "../adapters/ledger";
 import { ConfigError, type Env, parseEnv, parseGitHubAppSecret, parsePolicyJson } from "../config";
 import type { Policy } from "../core/policy";
@@ -249,6 +249,27 @@ function withoutGitHub(missing: ConfigError): GrantSource {
   return Object.fromEntries(GRANT_SOURCE_METHODS.map((method) => [method, refuse])) as unknown as GrantSource;
 }
 
+/** How every GitHub client of a run is made: the API, the credentials, its budget and the call timeouts. */
+function githubClientOptions(
+  env: Env,
+  credentials: GitHubCredentials,
+  options: Pick<DepsOptions, "log" | "timeouts" | "retryAfterBaseValue">,
+  budget: Budget,
+  shared: GitHubShared,
+): GitHubClientOptions {
+  return {
+    baseUrl: env.GITHUB_API_URL,
+    credentials,
+    log: options.log,
+    budget,
+    shared,
+    ...(options.timeouts?.githubMs !== undefined ? { timeoutMs: options.timeouts.githubMs } : {}),
+    ...(options.retryAfterBaseValue !== undefined
+      ? { retryAfterBaseValue: options.retryAfterBaseValue }
+      : {}),
+  };
+}
+
 /** Builds the adapters from the environment: once per cold start in a Lambda, once per command in the CLI. */
 export async function buildDeps(env: Env, options: DepsOptions): Promise<Deps> {
   const policy = parsePolicyJson(env.PATROL_POLICY, env.PATROL_MODE);
@@ -267,17 +288,7 @@ export async function buildDeps(env: Env, options: DepsOptions): Promise<Deps> {
       : onFirstCall<GrantSource>(GRANT_SOURCE_METHODS, async () => {
           const { makeGitHubTokenSource, sharedGitHubState } = await import("../adapters/github");
           shared ??= sharedGitHubState();
-          return makeGitHubTokenSource({
-            baseUrl: env.GITHUB_API_URL,
-            credentials,
-            log: options.log,
-            budget,
-            shared,
-            ...(options.timeouts?.githubMs !== undefined ? { timeoutMs: options.timeouts.githubMs } : {}),
-            ...(options.retryAfterBaseValue !== undefined
-              ? { retryAfterBaseValue: options.retryAfterBaseValue }
-              : {}),
-          });
+          return makeGitHubTokenSource(githubClientOptions(env, credentials, options, budget, shared));
         });
   const { ledger, close } = await openLedger(env, options);
   const forRun = (budget: Budget): Deps => ({
@@ -353,17 +364,7 @@ export async function buildFanOutDeps(
   const client = dynamoClient({ allowEmbedded: false, ...options });
   return {
     installations: (budget) =>
-      makeGitHubInstallationSource({
-        baseUrl: env.GITHUB_API_URL,
-        credentials,
-        log: options.log,
-        budget,
-        shared,
-        ...(options.timeouts?.githubMs !== undefined ? { timeoutMs: options.timeouts.githubMs } : {}),
-        ...(options.retryAfterBaseValue !== undefined
-          ? { retryAfterBaseValue: options.retryAfterBaseValue }
-          : {}),
-      }),
+      makeGitHubInstallationSource(githubClientOptions(env, credentials, options, budget, shared)),
     record: (budget) => makeDynamoLedger(client, table, { budget }),
     invokeSweep: makeAsyncInvoker(sweep, { timeoutMs: options.invokeTimeoutMs ?? SWEEP_INVOKE_TIMEOUT_MS }),
   };

@@ -11,7 +11,7 @@ import { newEntry } from "./ledger/fields";
 import { entryIdForClassic } from "./ledger/ids";
 import type { Policy } from "./policy";
 import type { ClassicCredential } from "./revoke";
-import { NEVER_HELD } from "./sweep";
+import { NEVER_HELD, revokedFields } from "./sweep";
 import type { Alert, EntryWrite, LedgerEntry, RevokeReason } from "./types";
 
 const DAY_MS = 86_400_000;
@@ -295,14 +295,7 @@ function closeUnlisted(changes: LedgerChanges, listed: ReadonlySet<string>, ctx:
     if (pending) {
       changes.update(
         entry.entryId,
-        {
-          status: entry.status === "flagged" ? "flagged" : "revoked",
-          revokedReason: pending.reason,
-          revokedDetail: pending.detail,
-          revokedAt: nowIso,
-          revokedBy: pending.by,
-          pendingRevocation: null,
-        },
+        revokedFields(entry, pending.reason, pending.detail, nowIso, pending.by),
         "revoked",
         `removal confirmed: SSO authorization ${pending.patId} is no longer listed`,
       );
@@ -335,14 +328,7 @@ export function completeClassic(
     }
     const entry = changes.update(
       r.entryId,
-      {
-        status: before.status === "flagged" ? "flagged" : "revoked",
-        revokedReason: r.reason,
-        revokedDetail: r.detail,
-        revokedAt: nowIso,
-        revokedBy: ctx.actor,
-        pendingRevocation: null,
-      },
+      revokedFields(before, r.reason, r.detail, nowIso, ctx.actor),
       "revoked",
       `classic PAT's SSO authorization ${r.credentialId} removed: ${r.reason}: ${r.detail}`,
     );

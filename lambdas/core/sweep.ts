@@ -697,6 +697,28 @@ export function planRequestEvent(
 }
 
 /**
+ * A revocation carried out, as the entry records it (fine-grained grant or classic authorization alike):
+ * the reason, when and by whom; a flagged token stays flagged, so that it is revoked again should it come
+ * back. The in-flight intent is cleared.
+ */
+export function revokedFields(
+  entry: LedgerEntry,
+  reason: RevokeReason,
+  detail: string,
+  at: string,
+  by: string,
+): Partial<LedgerEntry> {
+  return {
+    status: entry.status === "flagged" ? "flagged" : "revoked",
+    revokedReason: reason,
+    revokedDetail: detail,
+    revokedAt: at,
+    revokedBy: by,
+    pendingRevocation: null,
+  };
+}
+
+/**
  * Entries whose grant or request is not listed: `revoked` if patrol's revocation was in flight, else `gone`
  * (a request denied or withdrawn, a grant removed, a token id the org never showed).
  */
@@ -710,15 +732,7 @@ function closeVanished(changes: LedgerChanges, seen: ReadonlySet<string>, ctx: C
     if (pending) {
       changes.update(
         entry.entryId,
-        {
-          // A flagged token stays flagged: should it ever be granted access again, it is revoked again.
-          status: entry.status === "flagged" ? "flagged" : "revoked",
-          revokedReason: pending.reason,
-          revokedDetail: pending.detail,
-          revokedAt: nowIso,
-          revokedBy: pending.by,
-          pendingRevocation: null,
-        },
+        revokedFields(entry, pending.reason, pending.detail, nowIso, pending.by),
         "revoked",
         `revocation confirmed: grant ${pending.patId} is no longer listed`,
       );
@@ -793,14 +807,7 @@ export function completeRevocations(
     }
     const entry = changes.update(
       revocation.entryId,
-      {
-        status: before.status === "flagged" ? "flagged" : "revoked",
-        revokedReason: revocation.reason,
-        revokedDetail: revocation.detail,
-        revokedAt: nowIso,
-        revokedBy: ctx.actor,
-        pendingRevocation: null,
-      },
+      revokedFields(before, revocation.reason, revocation.detail, nowIso, ctx.actor),
       "revoked",
       `${revocation.reason}: ${revocation.detail}`,
     );

@@ -1,13 +1,9 @@
-import {
-  IdempotencyAlreadyInProgressError,
-  IdempotencyConfig,
-  makeIdempotent,
-} from "@aws-lambda-powertools/idempotency";
-import { DynamoDBPersistenceLayer } from "@aws-lambda-powertools/idempotency/dynamodb";
+import { IdempotencyAlreadyInProgressError, makeIdempotent } from "@aws-lambda-powertools/idempotency";
 import { Logger } from "@aws-lambda-powertools/logger";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { verify } from "@octokit/webhooks-methods";
 import type { APIGatewayProxyEventV2, Context } from "aws-lambda";
+import { ledgerIdempotency } from "../adapters/idempotency";
 import { runBudget } from "../app/budget";
 import { type Deps, lazyDepsFromEnvironment } from "../app/deps";
 import { messageOf } from "../app/log";
@@ -61,17 +57,9 @@ export function makeWebhookHandler(
   store: { tableName: string; client?: DynamoDBClient },
   clock: () => Date = () => new Date(),
 ) {
-  const persistenceStore = new DynamoDBPersistenceLayer({
-    tableName: store.tableName,
-    keyAttr: "pk",
-    sortKeyAttr: "sk",
-    staticPkValue: IDEMPOTENCY_PK,
-    ...(store.client ? { awsSdkV3Client: store.client } : {}),
-  });
-  const config = new IdempotencyConfig({
-    eventKeyJmesPath: "deliveryId",
-    expiresAfterSeconds: REMEMBER_S,
-    throwOnNoIdempotencyKey: true,
+  const { persistenceStore, config } = ledgerIdempotency(store, IDEMPOTENCY_PK, {
+    keyPath: "deliveryId",
+    rememberS: REMEMBER_S,
   });
   // Only the first argument is the idempotency key's source; the second is this request's means.
   const take = makeIdempotent(

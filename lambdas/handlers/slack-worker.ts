@@ -1,8 +1,8 @@
-import { IdempotencyConfig, makeIdempotent } from "@aws-lambda-powertools/idempotency";
-import { DynamoDBPersistenceLayer } from "@aws-lambda-powertools/idempotency/dynamodb";
+import { makeIdempotent } from "@aws-lambda-powertools/idempotency";
 import { Logger } from "@aws-lambda-powertools/logger";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import type { Context } from "aws-lambda";
+import { ledgerIdempotency } from "../adapters/idempotency";
 import { DEFAULT_INVOCATION_MS, invocationBudget } from "../app/budget";
 import { type Deps, lazyDepsFromEnvironment } from "../app/deps";
 import { type ActionOutcome, carryOut, parseSlackWork } from "../app/slack-action";
@@ -29,17 +29,9 @@ export function makeSlackWorker(
   getDeps: () => Promise<WorkerDeps>,
   store: { tableName: string; client?: DynamoDBClient },
 ) {
-  const persistenceStore = new DynamoDBPersistenceLayer({
-    tableName: store.tableName,
-    keyAttr: "pk",
-    sortKeyAttr: "sk",
-    staticPkValue: IDEMPOTENCY_PK,
-    ...(store.client ? { awsSdkV3Client: store.client } : {}),
-  });
-  const config = new IdempotencyConfig({
-    eventKeyJmesPath: "dedupeKey",
-    expiresAfterSeconds: REMEMBER_S,
-    throwOnNoIdempotencyKey: true,
+  const { persistenceStore, config } = ledgerIdempotency(store, IDEMPOTENCY_PK, {
+    keyPath: "dedupeKey",
+    rememberS: REMEMBER_S,
   });
   const run = async (event: unknown, context: Context): Promise<ActionOutcome> => {
     logger.addContext(context);
