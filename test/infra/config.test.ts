@@ -91,6 +91,14 @@ describe("the cdk.json context", () => {
     [{ policy: { unusedDays: -1 } }, /policy\.unusedDays: /],
     [{ policy: { revoke: { everything: true } } }, /policy\.revoke: Unrecognized key: "everything"/],
     [{ policy: { mode: "enforce" } }, /policy\.mode: set the top-level context key mode instead/],
+    [
+      {
+        policy: {
+          requestRules: [{ name: "typo", decision: "deny", when: { anyPermission: ["contens:write"] } }],
+        },
+      },
+      /policy\.requestRules\.0\.when\.anyPermission\.0: rule typo .*contens:write matches no fine-grained permission \(did you mean contents\?\)/,
+    ],
     [{ githubApiUrl: "http://ghe.internal/api/v3" }, /githubApiUrl: expected an https URL/],
     [{ alarmEmail: "secops" }, /alarmEmail: expected an email address/],
     [
@@ -140,14 +148,22 @@ describe("the cdk.json context", () => {
   });
 
   it("hands the Lambdas a policy their own parser reads back unchanged, with the mode apart", () => {
+    const rules = [
+      {
+        name: "small-read-only",
+        decision: "approve",
+        when: { readOnly: true, maxRepositories: 3, reasonGiven: true, expiresWithinDays: 30 },
+      },
+    ];
     const config = parse({
       mode: "enforce",
-      policy: { revoke: { unused: true }, expiryWarningDays: [7, 30] },
+      policy: { revoke: { unused: true }, expiryWarningDays: [7, 30], requestRules: rules },
     });
     const json = policyJson(config);
     expect(JSON.parse(json)).not.toHaveProperty("mode");
     const policy = parsePolicyJson(json, config.mode);
     expect(policy).toMatchObject({ mode: "enforce", expiryWarningDays: [7, 30], revoke: { unused: true } });
+    expect(policy.requestRules).toEqual(rules);
   });
 
   it("points out context keys that are neither patrol's nor the CDK's", () => {
