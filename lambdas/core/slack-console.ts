@@ -222,6 +222,9 @@ export function githubWebUrl(apiUrl: string | undefined): string {
   if (!apiUrl) return "https://github.com";
   const base = apiUrl.replace(/\/+$/, "");
   if (/^https:\/\/api\.github\.com$/i.test(base)) return "https://github.com";
+  // GitHub Enterprise Cloud with data residency: the API of SUBDOMAIN.ghe.com is api.SUBDOMAIN.ghe.com.
+  const residency = /^https:\/\/api\.([a-z0-9-]+\.ghe\.com)$/i.exec(base);
+  if (residency) return `https://${residency[1]}`;
   return base.replace(/\/api\/v3$/i, "");
 }
 

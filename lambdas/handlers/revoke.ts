@@ -15,7 +15,8 @@ const metrics = new Metrics({ namespace: "patrol", serviceName: "patrol" });
 
 /** An on-demand revocation's report, or a leaked-value revocation's for an event with `leakedTokens`. */
 export interface RevokeHandler {
-  (event: { leakedTokens: unknown }, context?: Context): Promise<LeakedReport>;
+  // The leaked-token event carries its org, reason and requester too: any other field is checked at run time.
+  (event: { leakedTokens: unknown; [field: string]: unknown }, context?: Context): Promise<LeakedReport>;
   (event: unknown, context?: Context): Promise<RevokeReport>;
 }
 

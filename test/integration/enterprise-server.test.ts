@@ -166,10 +166,11 @@ describe("Enterprise Server (GITHUB_API_URL ending in /api/v3)", () => {
     try {
       const { deps } = await deploy({ GITHUB_API_URL: ghes.url });
 
-      // Not a literal in the call: RevokeHandler's leaked overload is `{ leakedTokens: unknown }`, which an
-      // object literal with the event's other fields fails (excess properties), picking the other overload.
-      const event = { org: LEAK_ORG, leakedTokens: [VALUE], reason: "secret scanning", requestedBy: "jane" };
-      const report = await makeRevokeHandler(async () => deps)(event, lambdaContext());
+      // The event as a literal, with its other fields: typed as the leaked-token report it returns.
+      const report = await makeRevokeHandler(async () => deps)(
+        { org: LEAK_ORG, leakedTokens: [VALUE], reason: "secret scanning", requestedBy: "jane" },
+        lambdaContext(),
+      );
 
       expect(report.errors).toEqual([]);
       expect(report.revoked).toBe(1);

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { buildDigest, escapeMrkdwn, type ItemDetail } from "../../lambdas/core/digest";
 import type { SweepReport } from "../../lambdas/core/report";
+import { githubWebUrl } from "../../lambdas/core/slack-console";
 import type { Alert, Revocation } from "../../lambdas/core/types";
 
 function report(overrides: Partial<SweepReport> = {}): SweepReport {
@@ -200,5 +201,18 @@ describe("the Slack digest", () => {
     const body = texts(buildDigest(report({ mode: "report" }), [], [late])?.blocks ?? []);
     expect(body).toContain("notice delayed");
     expect(body).toContain("report mode: nothing is revoked");
+  });
+});
+
+describe("githubWebUrl: GitHub's web pages from its API address", () => {
+  it.each([
+    [undefined, "https://github.com"],
+    ["https://api.github.com", "https://github.com"],
+    ["https://api.github.com/", "https://github.com"],
+    ["https://ghe.example.com/api/v3", "https://ghe.example.com"],
+    ["https://api.octocorp.ghe.com", "https://octocorp.ghe.com"],
+    ["http://127.0.0.1:3000/api/v3", "http://127.0.0.1:3000"],
+  ])("%s → %s", (api, web) => {
+    expect(githubWebUrl(api)).toBe(web);
   });
 });
