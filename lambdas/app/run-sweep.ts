@@ -101,6 +101,8 @@ async function sweepSteps(sweep: Sweep): Promise<void> {
   if (sweep.options.dryRun) {
     sweep.report.revoked = planned.revocations.map(toRevokedToken);
     sweep.report.slack.skipped = "dry run";
+    // What the night would do to classic PATs too: listed and judged, nothing written or removed.
+    await sweepClassic(sweep, { plan: planned, revocations: planned.revocations });
     return;
   }
   const due = await recordIntents(sweep, listed, planned);
@@ -426,6 +428,21 @@ async function sweepClassic(sweep: Sweep, due: Due): Promise<Alert[]> {
   const room = tripped
     ? -1
     : policy.maxRevocationsPerRun - due.revocations.filter((r) => !NEVER_HELD.has(r.reason)).length;
+  if (sweep.options.dryRun) {
+    const preview = planClassic([...sweep.view.values()], credentials, policy, sweep.ctx, room);
+    sweep.report.classic = {
+      visible: true,
+      scanned: credentials.length,
+      revoked: preview.revocations.map((r) => ({
+        credentialId: r.credentialId,
+        login: r.login,
+        lastEight: r.lastEight,
+        reason: r.reason,
+      })),
+      held: preview.held.length,
+    };
+    return [];
+  }
   let plan: ClassicPlan;
   try {
     const committed = await commit(ledger, org, sweep.view, (entries) => {

@@ -91,7 +91,7 @@ export function formatSweepReport(report: SweepReport): string {
   if (classic) {
     out.push(
       classic.visible
-        ? `Classic PATs: ${plural(classic.scanned ?? 0, "SSO authorization")} listed, ${classic.revoked?.length ?? 0} revoked${classic.held ? `, ${classic.held} held` : ""}`
+        ? `Classic PATs: ${plural(classic.scanned ?? 0, "SSO authorization")} listed, ${classic.revoked?.length ?? 0} ${report.dryRun ? "would be revoked" : "revoked"}${classic.held ? `, ${classic.held} held` : ""}`
         : `Classic PATs: not visible here (${classic.note ?? "no SAML SSO"})`,
     );
   }

@@ -23,7 +23,8 @@ export interface SweepReport {
   listing: { known: number; missing: number; confirmed: number; found: number; suspect: boolean };
   /**
    * Classic PATs (SAML SSO orgs only): whether the org shows them, and if so how many were listed,
-   * which were revoked and how many held; if not, why (said once a night, never an error).
+   * which were revoked (in a dry run: would be) and how many held; if not, why (said once a night, never
+   * an error).
    */
   classic?: {
     visible: boolean;

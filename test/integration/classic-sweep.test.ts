@@ -107,6 +107,21 @@ describe("classic PATs on a SAML SSO org", () => {
     expect(gh().removedCredentialIds).toHaveLength(1);
   });
 
+  it("a dry run says what would be removed, and changes nothing anywhere", async () => {
+    s = await stage(world, { PATROL_POLICY: JSON.stringify({ revoke: { noExpiry: true } }) });
+    const { forever } = seedClassic();
+    const what = await s.sweep(ORG, { now: new Date() });
+    expect(what.error).toBeUndefined();
+    expect(what.report?.dryRun).toBe(true);
+    expect(what.report?.classic).toMatchObject({
+      visible: true,
+      scanned: 3,
+      revoked: [{ credentialId: forever.credential_id, reason: "no-expiry" }],
+    });
+    expect(gh().removedCredentialIds).toEqual([]);
+    expect(await s.ledger.load(ORG)).toEqual([]);
+  });
+
   it("in report mode (the default) nothing is removed: the removal is held and said", async () => {
     s = await stage(world, {
       PATROL_MODE: "report",
