@@ -11,7 +11,7 @@ import { newEntry } from "./ledger/fields";
 import { entryIdForClassic } from "./ledger/ids";
 import type { Policy } from "./policy";
 import type { ClassicCredential } from "./revoke";
-import { NEVER_HELD, revokedFields } from "./sweep";
+import { confirmInFlight, NEVER_HELD, revokedFields } from "./sweep";
 import type { Alert, EntryWrite, LedgerEntry, RevokeReason } from "./types";
 
 const DAY_MS = 86_400_000;
@@ -291,15 +291,17 @@ function closeUnlisted(changes: LedgerChanges, listed: ReadonlySet<string>, ctx:
   for (const entry of changes.all()) {
     if (entry.classic === null || listed.has(entry.entryId)) continue;
     if (entry.status === "revoked" || entry.status === "gone") continue;
-    const pending = entry.pendingRevocation;
-    if (pending) {
-      changes.update(
-        entry.entryId,
-        revokedFields(entry, pending.reason, pending.detail, nowIso, pending.by),
-        "revoked",
-        `removal confirmed: SSO authorization ${pending.patId} is no longer listed`,
-      );
-    } else if (entry.status !== "flagged") {
+    if (
+      confirmInFlight(
+        changes,
+        entry,
+        nowIso,
+        (id) => `removal confirmed: SSO authorization ${id} is no longer listed`,
+      )
+    ) {
+      continue;
+    }
+    if (entry.status !== "flagged") {
       changes.update(
         entry.entryId,
         { status: "gone" },

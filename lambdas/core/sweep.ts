@@ -719,6 +719,28 @@ export function revokedFields(
 }
 
 /**
+ * A token no longer listed whose revocation by patrol was in flight: the revocation is confirmed, as its
+ * intent recorded it (the reason, who asked). True when there was one. One rule for grants and classic
+ * authorizations alike.
+ */
+export function confirmInFlight(
+  changes: LedgerChanges,
+  entry: LedgerEntry,
+  nowIso: string,
+  why: (id: number) => string,
+): boolean {
+  const pending = entry.pendingRevocation;
+  if (!pending) return false;
+  changes.update(
+    entry.entryId,
+    revokedFields(entry, pending.reason, pending.detail, nowIso, pending.by),
+    "revoked",
+    why(pending.patId),
+  );
+  return true;
+}
+
+/**
  * Entries whose grant or request is not listed: `revoked` if patrol's revocation was in flight, else `gone`
  * (a request denied or withdrawn, a grant removed, a token id the org never showed).
  */
@@ -728,15 +750,12 @@ function closeVanished(changes: LedgerChanges, seen: ReadonlySet<string>, ctx: C
     if (seen.has(entry.entryId) || isTerminal(entry.status)) continue;
     // A classic PAT is never in the fine-grained listing: its own step (core/classic.ts) closes it.
     if (isClassicEntry(entry.entryId)) continue;
-    const pending = entry.pendingRevocation;
-    if (pending) {
-      changes.update(
-        entry.entryId,
-        revokedFields(entry, pending.reason, pending.detail, nowIso, pending.by),
-        "revoked",
-        `revocation confirmed: grant ${pending.patId} is no longer listed`,
-      );
-    } else if (entry.status === "requested") {
+    if (
+      confirmInFlight(changes, entry, nowIso, (id) => `revocation confirmed: grant ${id} is no longer listed`)
+    ) {
+      continue;
+    }
+    if (entry.status === "requested") {
       if (entry.requestId === null) continue;
       changes.update(
         entry.entryId,
